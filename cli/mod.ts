@@ -87,7 +87,7 @@ export const COMMANDS: CommandEntry[] = [
     name: "config",
     synopsis: "config validate|show|get|set …",
     summary: "check, show or edit /etc/config/starfail",
-    load: null,
+    load: () => import("./config.ts"),
   },
   {
     name: "dish",
