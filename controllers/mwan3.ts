@@ -1,0 +1,532 @@
+/**
+ * The mwan3 controller: makes the chosen primary's member the strictly
+ * lowest metric in the policy used by mwan3's default rule, with the
+ * smallest set of `uci set` changes, commits, applies with the lightest
+ * reload, reads back and verifies, and reports metrics someone else changed
+ * (drift) instead of silently fighting them.
+ *
+ * @module
+ */
+
+import { getLogger } from "@logtape/logtape";
+import { runCommand } from "../collectors/exec.ts";
+import { CONNTRACK_FILE, flushConntrack } from "./conntrack.ts";
+import type { ExecResult } from "../collectors/exec.ts";
+import { parseMwan3StatusText, parseMwan3UbusStatus } from "./mwan3_status.ts";
+import type { Mwan3Status } from "./mwan3_status.ts";
+import type {
+  Controller,
+  ControllerAction,
+  ControllerReport,
+  DesiredState,
+  Drift,
+  Runner,
+} from "./types.ts";
+import { optionValue, parseUciShow } from "./uci_show.ts";
+import type { ShownPackage } from "./uci_show.ts";
+
+const log = getLogger(["starfail", "controller", "mwan3"]);
+
+/** mwan3 ignores members with a metric above this. */
+export const MWAN3_MAX_METRIC = 256;
+
+/** A member of the default policy, as configured. */
+export interface PolicyMember {
+  /** mwan3 member section name (e.g. `wan_m1_w3`). */
+  member: string;
+  /** The mwan3 interface it points at (e.g. `wan`). */
+  iface: string;
+  /** Configured metric (default 1, as mwan3 assumes). */
+  metric: number;
+  /** Configured weight (default 1). */
+  weight: number;
+}
+
+/** A planned metric change. */
+export interface MetricChange {
+  /** Member section name. */
+  member: string;
+  /** Current metric. */
+  from: number;
+  /** New metric. */
+  to: number;
+}
+
+/** What {@linkcode Mwan3Controller.readBack} returns. */
+export interface Mwan3ReadBack {
+  /** The policy used by the default IPv4 rule. */
+  policy: string;
+  /** The rule that selects it. */
+  rule: string;
+  /** Members of that policy in `use_member` order. */
+  members: PolicyMember[];
+  /** Member with the strictly lowest metric, or null on a tie. */
+  primaryMember: string | null;
+  /** mwan3's runtime status (ubus JSON if a reader was given, else `mwan3 status` text), or null. */
+  status: Mwan3Status | null;
+  /** Interfaces mwan3 routes the default policy through right now (from `status`). */
+  activeInterfaces: string[] | null;
+}
+
+/** How the controller applies a committed metric change. */
+export type Mwan3Reload = "ifup" | "restart" | "none";
+
+/** Options for {@linkcode Mwan3Controller}. */
+export interface Mwan3ControllerOptions {
+  /** Plan and report only; run nothing that changes state. Default false. */
+  dryRun?: boolean;
+  /** `uci` program. Default `uci`. */
+  uciCommand?: string;
+  /** Arguments put before every uci command (e.g. `["-c", dir, "-P", savedir]`). */
+  uciArgs?: string[];
+  /** `mwan3` program. Default `mwan3`. */
+  mwan3Command?: string;
+  /** Extra environment for every command. */
+  env?: Record<string, string>;
+  /**
+   * How to apply: `ifup` (default) re-runs mwan3's ifup hotplug for the new
+   * primary's interface, which rebuilds every policy chain from the fresh
+   * config without stopping the other interfaces' trackers; `restart` runs
+   * `mwan3 restart` (stop + start of everything); `none` only commits.
+   */
+  reload?: Mwan3Reload;
+  /** Flush conntrack when the primary changes (failover/failback only). Default false. */
+  conntrackFlush?: boolean;
+  /** The conntrack file mwan3 writes `f` to. Default `/proc/net/nf_conntrack`. */
+  conntrackFile?: string;
+  /** Reads `ubus call mwan3 status` (parsed JSON); when absent, `mwan3 status` text is used. */
+  ubusStatus?: () => Promise<unknown>;
+  /** Use this policy instead of the one the default rule selects. */
+  policy?: string;
+  /** Deadline per command, ms. Default 10000 (`mwan3 restart`: 6×). */
+  timeoutMs?: number;
+  /** Subprocess runner. Default `runCommand`. */
+  run?: Runner;
+}
+
+/**
+ * Finds the rule that carries default IPv4 traffic: the first `rule` whose
+ * `dest_ip` is absent or `0.0.0.0/0`, with family ipv4/any/absent and no
+ * source, port or protocol restriction (mwan3 rules match first to last).
+ *
+ * @example
+ * ```ts
+ * findDefaultRule(pkg); // { rule: "default_rule_v4", policy: "balanced" }
+ * ```
+ */
+export function findDefaultRule(pkg: ShownPackage): { rule: string; policy: string } | null {
+  for (const s of pkg.sections) {
+    if (s.type !== "rule") continue;
+    const dest = optionValue(s, "dest_ip");
+    const family = optionValue(s, "family") ?? "any";
+    const proto = optionValue(s, "proto") ?? "all";
+    const policy = optionValue(s, "use_policy");
+    if (!policy) continue;
+    if (dest !== undefined && dest !== "0.0.0.0/0") continue;
+    if (family !== "ipv4" && family !== "any") continue;
+    if (proto !== "all") continue;
+    if (["src_ip", "src_port", "dest_port", "ipset", "src_iface"].some((o) => s.options.has(o))) {
+      continue;
+    }
+    return { rule: s.name, policy };
+  }
+  return null;
+}
+
+/**
+ * Lists a policy's members in `use_member` order with their interface,
+ * metric and weight. Members that do not exist are skipped.
+ *
+ * @example
+ * ```ts
+ * policyMembers(pkg, "starlink_cell"); // [{ member: "wan_m1_w3", iface: "wan", metric: 1, weight: 3 }, …]
+ * ```
+ */
+export function policyMembers(pkg: ShownPackage, policy: string): PolicyMember[] {
+  const section = pkg.sections.find((s) => s.name === policy && s.type === "policy");
+  if (!section) return [];
+  const out: PolicyMember[] = [];
+  for (const name of section.options.get("use_member") ?? []) {
+    const m = pkg.sections.find((s) => s.name === name && s.type === "member");
+    if (!m) continue;
+    out.push({
+      member: name,
+      iface: optionValue(m, "interface") ?? "",
+      metric: Number(optionValue(m, "metric") ?? "1"),
+      weight: Number(optionValue(m, "weight") ?? "1"),
+    });
+  }
+  return out;
+}
+
+/**
+ * The member with the strictly lowest metric, or null when the lowest metric
+ * is shared (mwan3 then balances between them).
+ *
+ * @example
+ * ```ts
+ * strictPrimary([{ member: "a", iface: "a", metric: 1, weight: 1 }]); // "a"
+ * ```
+ */
+export function strictPrimary(members: PolicyMember[]): string | null {
+  const usable = members.filter((m) => m.metric <= MWAN3_MAX_METRIC);
+  if (usable.length === 0) return null;
+  const best = Math.min(...usable.map((m) => m.metric));
+  const tier = usable.filter((m) => m.metric === best);
+  return tier.length === 1 ? tier[0].member : null;
+}
+
+/**
+ * Plans the fewest metric changes that make `primary` the strictly lowest
+ * metric while keeping the relative order (including ties) of all others:
+ * if some room exists below the others, only the primary moves; otherwise
+ * the primary takes metric 1 and only the others in the contiguous run of
+ * metrics starting at 1 move up by one.
+ *
+ * @example
+ * ```ts
+ * planMetrics([{ member: "wan", iface: "wan", metric: 1, weight: 3 }, { member: "lte", iface: "lte", metric: 2, weight: 2 }], "lte");
+ * // [{ member: "lte", from: 2, to: 1 }, { member: "wan", from: 1, to: 2 }]
+ * ```
+ */
+export function planMetrics(members: PolicyMember[], primary: string): MetricChange[] {
+  const self = members.find((m) => m.member === primary);
+  if (!self) throw new RangeError(`member ${primary} is not in the policy`);
+  const others = members.filter((m) => m.member !== primary && m.metric <= MWAN3_MAX_METRIC);
+  if (others.length === 0) return [];
+  const minOther = Math.min(...others.map((m) => m.metric));
+  if (self.metric < minOther) return [];
+  if (minOther > 1) return [{ member: primary, from: self.metric, to: minOther - 1 }];
+  const used = new Set(others.map((m) => m.metric));
+  const shifted = new Set<number>();
+  for (let k = 1; used.has(k); k++) shifted.add(k);
+  const changes: MetricChange[] = [];
+  if (self.metric !== 1) changes.push({ member: primary, from: self.metric, to: 1 });
+  for (const m of others) {
+    if (!shifted.has(m.metric)) continue;
+    if (m.metric + 1 > MWAN3_MAX_METRIC) {
+      throw new RangeError(
+        `member ${m.member} would need metric ${m.metric + 1}, above mwan3's ${MWAN3_MAX_METRIC}`,
+      );
+    }
+    changes.push({ member: m.member, from: m.metric, to: m.metric + 1 });
+  }
+  return changes;
+}
+
+/**
+ * Resolves a starfail member name to an mwan3 member of the policy: an exact
+ * member section name, else the member whose interface has that name.
+ *
+ * @example
+ * ```ts
+ * resolveMember(members, "wwan"); // "wwan_m2_w2"
+ * ```
+ */
+export function resolveMember(members: PolicyMember[], name: string): string | null {
+  if (members.some((m) => m.member === name)) return name;
+  const byIface = members.filter((m) => m.iface === name);
+  return byIface.length >= 1 ? byIface[0].member : null;
+}
+
+function emptyReport(primary: string, dryRun: boolean): ControllerReport {
+  return {
+    mode: "mwan3",
+    dryRun,
+    primary,
+    changed: false,
+    previousPrimary: null,
+    actions: [],
+    verified: false,
+    verification: [],
+    drift: [],
+    errors: [],
+    conntrackFlushed: false,
+  };
+}
+
+/**
+ * Controller for mwan3 through `uci` and `mwan3`.
+ *
+ * @example
+ * ```ts
+ * const ctl = new Mwan3Controller({ dryRun: false, conntrackFlush: true });
+ * const report = await ctl.reconcile({ primary: "wwan", order: ["wwan", "wan"] });
+ * if (report.drift.length) console.warn("mwan3 was edited by hand", report.drift);
+ * ```
+ */
+export class Mwan3Controller implements Controller<Mwan3ReadBack> {
+  #opts: Mwan3ControllerOptions;
+  #run: Runner;
+  /** Metrics we last wrote, by member; the base for drift detection. */
+  #written = new Map<string, number>();
+
+  /** Creates a controller; nothing runs until `reconcile` or `readBack`. */
+  constructor(opts: Mwan3ControllerOptions = {}) {
+    this.#opts = opts;
+    this.#run = opts.run ?? runCommand;
+  }
+
+  #exec(cmd: string, args: string[], timeoutMs?: number): Promise<ExecResult> {
+    return this.#run(cmd, args, {
+      timeoutMs: timeoutMs ?? this.#opts.timeoutMs ?? 10000,
+      env: this.#opts.env,
+    });
+  }
+
+  #uci(args: string[]): Promise<ExecResult> {
+    return this.#exec(this.#opts.uciCommand ?? "uci", [...(this.#opts.uciArgs ?? []), ...args]);
+  }
+
+  async #loadConfig(): Promise<ShownPackage> {
+    const r = await this.#uci(["-q", "show", "mwan3"]);
+    if (r.code !== 0) {
+      throw new Error(
+        `uci show mwan3 failed (exit ${r.code}${
+          r.stderr ? `: ${r.stderr.trim()}` : ""
+        }); is mwan3 installed and /etc/config/mwan3 present?`,
+      );
+    }
+    return parseUciShow(r.stdout, "mwan3");
+  }
+
+  async #readStatus(): Promise<Mwan3Status | null> {
+    if (this.#opts.ubusStatus) {
+      try {
+        return parseMwan3UbusStatus(await this.#opts.ubusStatus());
+      } catch (err) {
+        log.warn("Reading mwan3 status over ubus failed", { error: String(err) });
+        return null;
+      }
+    }
+    const r = await this.#exec(this.#opts.mwan3Command ?? "mwan3", ["status"]);
+    if (r.code !== 0 || r.timedOut) {
+      log.warn("mwan3 status failed", { code: r.code, stderr: r.stderr.trim() });
+      return null;
+    }
+    return parseMwan3StatusText(r.stdout);
+  }
+
+  /** Reads the default policy, its members and mwan3's runtime status. */
+  async readBack(): Promise<Mwan3ReadBack> {
+    const pkg = await this.#loadConfig();
+    const found = this.#opts.policy
+      ? { rule: "(configured)", policy: this.#opts.policy }
+      : findDefaultRule(pkg);
+    if (!found) {
+      throw new Error(
+        "no mwan3 rule carries default IPv4 traffic (a rule with dest_ip 0.0.0.0/0 or none and use_policy); add one or set the policy explicitly",
+      );
+    }
+    const members = policyMembers(pkg, found.policy);
+    const status = await this.#readStatus();
+    const active = status?.policies.ipv4[found.policy]?.map((s) => s.iface) ?? null;
+    return {
+      policy: found.policy,
+      rule: found.rule,
+      members,
+      primaryMember: strictPrimary(members),
+      status,
+      activeInterfaces: status ? active ?? [] : null,
+    };
+  }
+
+  #drift(members: PolicyMember[]): Drift[] {
+    const drift: Drift[] = [];
+    for (const [member, expected] of this.#written) {
+      const m = members.find((x) => x.member === member);
+      const found = m ? m.metric : null;
+      if (found !== expected) drift.push({ member, expected, found, field: "metric" });
+    }
+    return drift;
+  }
+
+  /** Makes `desired.primary` the strictly lowest metric of the default policy; see the module docs. */
+  async reconcile(desired: DesiredState): Promise<ControllerReport> {
+    const dryRun = this.#opts.dryRun ?? false;
+    const report = emptyReport(desired.primary, dryRun);
+    let before: Mwan3ReadBack;
+    try {
+      before = await this.readBack();
+    } catch (err) {
+      report.errors.push((err as Error).message);
+      return report;
+    }
+    report.drift = this.#drift(before.members);
+    if (report.drift.length > 0) {
+      log.warn("mwan3 metrics were changed outside starfail", { drift: report.drift });
+      // Adopt what the user set; we only move what the primary needs.
+      for (const d of report.drift) {
+        if (d.found === null) this.#written.delete(d.member);
+        else this.#written.set(d.member, d.found);
+      }
+    }
+    const member = resolveMember(before.members, desired.primary);
+    if (member === null) {
+      report.errors.push(
+        `member ${desired.primary} is not in mwan3 policy ${before.policy} (members: ${
+          before.members.map((m) => m.member).join(", ") || "none"
+        }); add it to the policy's use_member list`,
+      );
+      return report;
+    }
+    const oldPrimary = before.primaryMember;
+    let changes: MetricChange[];
+    try {
+      changes = planMetrics(before.members, member);
+    } catch (err) {
+      report.errors.push((err as Error).message);
+      return report;
+    }
+    if (changes.length > 0) {
+      const pending = await this.#uci(["changes", "mwan3"]);
+      if (pending.code === 0 && pending.stdout.trim() !== "") {
+        report.errors.push(
+          "mwan3 has uncommitted uci changes made by someone else; starfail will not commit them. Commit or revert them (uci commit mwan3 / uci revert mwan3)",
+        );
+        return report;
+      }
+    }
+    report.changed = changes.length > 0;
+    if (oldPrimary !== null && oldPrimary !== member) report.previousPrimary = oldPrimary;
+    const iface = before.members.find((m) => m.member === member)?.iface ?? desired.primary;
+    const uciBase = [...(this.#opts.uciArgs ?? [])];
+    for (const c of changes) {
+      report.actions.push({
+        cmd: this.#opts.uciCommand ?? "uci",
+        args: [...uciBase, "set", `mwan3.${c.member}.metric=${c.to}`],
+        why: `metric ${c.from} → ${c.to} so ${member} is the lowest in policy ${before.policy}`,
+      });
+    }
+    if (changes.length > 0) {
+      report.actions.push({
+        cmd: this.#opts.uciCommand ?? "uci",
+        args: [...uciBase, "commit", "mwan3"],
+        why: "make the new metrics persistent",
+      });
+      const reload = this.#opts.reload ?? "ifup";
+      if (reload === "ifup") {
+        report.actions.push({
+          cmd: this.#opts.mwan3Command ?? "mwan3",
+          args: ["ifup", iface],
+          why:
+            "rebuild mwan3's policy rules from the new metrics without restarting other interfaces",
+        });
+      } else if (reload === "restart") {
+        report.actions.push({
+          cmd: this.#opts.mwan3Command ?? "mwan3",
+          args: ["restart"],
+          why: "reload mwan3 completely",
+        });
+      }
+      if (this.#opts.conntrackFlush && report.previousPrimary !== null) {
+        report.actions.push({
+          cmd: "write",
+          args: [this.#opts.conntrackFile ?? CONNTRACK_FILE, "f"],
+          why: "flush conntrack so established flows move to the new primary",
+        });
+      }
+    }
+    if (dryRun) {
+      log.info("Dry run: mwan3 changes not applied", {
+        primary: member,
+        actions: report.actions.map((a) => [a.cmd, ...a.args].join(" ")),
+      });
+      report.verified = changes.length === 0;
+      report.verification.push(
+        changes.length === 0
+          ? `${member} already has the lowest metric in policy ${before.policy}`
+          : `dry run: ${changes.length} metric change(s) not applied`,
+      );
+      return report;
+    }
+    let committed = changes.length === 0;
+    for (const action of report.actions) {
+      const ok = await this.#apply(action, report);
+      if (!ok) break;
+      if (action.args.includes("commit")) committed = true;
+    }
+    if (!committed) {
+      // Drop our half-staged changes (there were no others: checked above), so the next
+      // round does not mistake them for someone else's.
+      const revert = await this.#uci(["revert", "mwan3"]);
+      if (revert.code !== 0) report.errors.push(`uci revert mwan3 failed (exit ${revert.code})`);
+    }
+    // Remember what we wrote only once it is committed; the drift check compares against it.
+    if (committed) {
+      for (const c of changes) this.#written.set(c.member, c.to);
+      if (!this.#written.has(member)) {
+        this.#written.set(member, before.members.find((m) => m.member === member)?.metric ?? 1);
+      }
+    }
+    await this.#verify(member, iface, report);
+    log.info("mwan3 reconciled", {
+      primary: member,
+      changed: report.changed,
+      verified: report.verified,
+      errors: report.errors,
+    });
+    return report;
+  }
+
+  async #apply(action: ControllerAction, report: ControllerReport): Promise<boolean> {
+    if (action.cmd === "write") {
+      const flushed = await flushConntrack({ file: action.args[0], run: this.#run });
+      report.conntrackFlushed = flushed.ok;
+      if (flushed.error !== undefined) report.errors.push(flushed.error);
+      return true;
+    }
+    const isRestart = action.args.includes("restart");
+    const timeout = (this.#opts.timeoutMs ?? 10000) * (isRestart ? 6 : 1);
+    const r = await this.#exec(action.cmd, action.args, timeout);
+    if (r.code !== 0) {
+      report.errors.push(
+        `${action.cmd} ${action.args.join(" ")} failed (exit ${r.code}${
+          r.timedOut ? ", deadline exceeded" : ""
+        }${r.stderr.trim() ? `: ${r.stderr.trim()}` : ""})`,
+      );
+      return false;
+    }
+    return true;
+  }
+
+  async #verify(member: string, iface: string, report: ControllerReport): Promise<void> {
+    let after: Mwan3ReadBack;
+    try {
+      after = await this.readBack();
+    } catch (err) {
+      report.errors.push(`read-back failed: ${(err as Error).message}`);
+      return;
+    }
+    const uciOk = after.primaryMember === member;
+    report.verification.push(
+      uciOk
+        ? `uci: ${member} has the lowest metric in policy ${after.policy}`
+        : `uci: ${member} does not have the strictly lowest metric in policy ${after.policy}`,
+    );
+    let runtimeOk = true;
+    if (after.status === null) {
+      report.verification.push("mwan3 status unavailable; runtime not checked");
+    } else {
+      const state = after.status.interfaces[iface]?.status ?? "unknown";
+      const active = after.activeInterfaces ?? [];
+      if (state !== "online") {
+        report.verification.push(
+          `mwan3 reports ${iface} as ${state}; mwan3 routes ${
+            active.join(", ") || "nothing"
+          } until its tracker sees ${iface} online`,
+        );
+      } else {
+        runtimeOk = active.length === 1 && active[0] === iface;
+        report.verification.push(
+          runtimeOk
+            ? `mwan3 routes policy ${after.policy} through ${iface}`
+            : `mwan3 routes policy ${after.policy} through ${
+              active.join(", ") || "nothing"
+            }, not ${iface}`,
+        );
+      }
+    }
+    report.verified = uciOk && runtimeOk && report.errors.length === 0;
+  }
+}

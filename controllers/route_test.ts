@@ -1,0 +1,191 @@
+import assert from "node:assert/strict";
+import { runCommand } from "../collectors/exec.ts";
+import { parseDefaultRoutes, RouteController } from "./route.ts";
+
+Deno.test("parseDefaultRoutes reads via, dev, metric and proto; point-to-point has no via", () => {
+  assert.deepEqual(
+    parseDefaultRoutes(
+      "default via 100.64.0.1 dev eth1 proto static metric 10 \ndefault dev wwan0 proto static scope link metric 20 \n\n",
+    ),
+    [
+      { via: "100.64.0.1", dev: "eth1", metric: 10, proto: "static" },
+      { dev: "wwan0", metric: 20, proto: "static" },
+    ],
+  );
+  assert.deepEqual(parseDefaultRoutes("default via 10.0.0.1 dev eth0\n"), [{
+    via: "10.0.0.1",
+    dev: "eth0",
+    metric: 0,
+  }]);
+});
+
+Deno.test("constructor rejects bad device names and gateways", () => {
+  assert.throws(
+    () => new RouteController({ members: [{ name: "x", device: "eth0;ls" }] }),
+    /not a valid interface name/,
+  );
+  assert.throws(
+    () => new RouteController({ members: [{ name: "x", device: "eth0", gateway: "gw" }] }),
+    /not an IPv4 address/,
+  );
+});
+
+Deno.test("unknown primary is an error without any command", async () => {
+  let ran = false;
+  const ctl = new RouteController({
+    members: [{ name: "wan", device: "eth1" }],
+    run: () => {
+      ran = true;
+      return Promise.resolve({ code: 0, stdout: "", stderr: "", timedOut: false });
+    },
+  });
+  const r = await ctl.reconcile({ primary: "lte", order: [] });
+  assert.match(r.errors[0], /member lte has no route-mode device/);
+  assert.equal(ran, false);
+});
+
+// ---- real `ip` in a throwaway network namespace (root only) ----
+
+const isRoot = Deno.uid() === 0;
+
+async function ip(...args: string[]): Promise<string> {
+  const r = await runCommand("ip", args, { timeoutMs: 5000 });
+  if (r.code !== 0) throw new Error(`ip ${args.join(" ")}: ${r.stderr}`);
+  return r.stdout;
+}
+
+async function withNetns(fn: (ns: string) => Promise<void>): Promise<void> {
+  const ns = `sfrt${Deno.pid % 10000}${Math.floor(Math.random() * 1000)}`;
+  await ip("netns", "add", ns);
+  try {
+    for (
+      const [dev, addr] of [["eth1", "100.64.0.2/24"], ["wwan0", "10.20.0.2/24"], [
+        "wlan1",
+        "192.168.8.2/24",
+      ]]
+    ) {
+      await ip("-n", ns, "link", "add", dev, "type", "veth", "peer", "name", `${dev}p`);
+      await ip("-n", ns, "addr", "add", addr, "dev", dev);
+      await ip("-n", ns, "link", "set", `${dev}p`, "up");
+      await ip("-n", ns, "link", "set", dev, "up");
+    }
+    await ip(
+      "-n",
+      ns,
+      "route",
+      "add",
+      "default",
+      "via",
+      "100.64.0.1",
+      "dev",
+      "eth1",
+      "metric",
+      "10",
+    );
+    await ip(
+      "-n",
+      ns,
+      "route",
+      "add",
+      "default",
+      "via",
+      "10.20.0.1",
+      "dev",
+      "wwan0",
+      "metric",
+      "20",
+    );
+    await ip(
+      "-n",
+      ns,
+      "route",
+      "add",
+      "default",
+      "via",
+      "192.168.8.1",
+      "dev",
+      "wlan1",
+      "metric",
+      "30",
+    );
+    await fn(ns);
+  } finally {
+    await ip("netns", "del", ns);
+  }
+}
+
+const MEMBERS = [
+  { name: "starlink", device: "eth1" },
+  { name: "lte", device: "wwan0" },
+  { name: "wifi", device: "wlan1" },
+];
+
+Deno.test({
+  name: "route mode in a netns: failover, idempotent second run, drift, dry run",
+  ignore: !isRoot,
+  async fn() {
+    await withNetns(async (ns) => {
+      const dry = new RouteController({ members: MEMBERS, ipPrefixArgs: ["-n", ns], dryRun: true });
+      const before = await ip("-n", ns, "-4", "route", "show", "default");
+      const planned = await dry.reconcile({ primary: "lte", order: ["lte", "starlink", "wifi"] });
+      assert.equal(planned.changed, true);
+      assert.equal(planned.verified, false);
+      assert.equal(
+        await ip("-n", ns, "-4", "route", "show", "default"),
+        before,
+        "dry run changed nothing",
+      );
+
+      const ctl = new RouteController({ members: MEMBERS, ipPrefixArgs: ["-n", ns] });
+      const r = await ctl.reconcile({ primary: "lte", order: ["lte", "starlink", "wifi"] });
+      assert.deepEqual(r.errors, []);
+      assert.equal(r.previousPrimary, "starlink");
+      assert.equal(r.verified, true, r.verification.join("; "));
+      assert.deepEqual(
+        parseDefaultRoutes(await ip("-n", ns, "-4", "route", "show", "default"))
+          .map((x) => [x.dev, x.metric, x.via]).sort((a, b) => Number(a[1]) - Number(b[1])),
+        [["wwan0", 10, "10.20.0.1"], ["eth1", 20, "100.64.0.1"], ["wlan1", 30, "192.168.8.1"]],
+      );
+      assert.equal((await ctl.readBack()).primary, "lte");
+
+      const again = await ctl.reconcile({ primary: "lte", order: ["lte", "starlink", "wifi"] });
+      assert.equal(again.changed, false);
+      assert.deepEqual(again.actions, []);
+      assert.equal(again.verified, true);
+
+      await ip(
+        "-n",
+        ns,
+        "route",
+        "del",
+        "default",
+        "via",
+        "10.20.0.1",
+        "dev",
+        "wwan0",
+        "metric",
+        "10",
+      );
+      await ip(
+        "-n",
+        ns,
+        "route",
+        "add",
+        "default",
+        "via",
+        "10.20.0.1",
+        "dev",
+        "wwan0",
+        "metric",
+        "5",
+      );
+      const drifted = await ctl.reconcile({ primary: "lte", order: ["lte", "starlink", "wifi"] });
+      assert.deepEqual(drifted.drift, [{ member: "lte", expected: 10, found: 5, field: "metric" }]);
+      assert.equal(drifted.verified, true);
+
+      const back = await ctl.reconcile({ primary: "starlink", order: ["starlink", "lte", "wifi"] });
+      assert.equal(back.verified, true, back.verification.join("; "));
+      assert.equal((await ctl.readBack()).primary, "starlink");
+    });
+  },
+});
