@@ -99,7 +99,7 @@ export const COMMANDS: CommandEntry[] = [
     name: "replay",
     synopsis: "replay FILE [--config PATH] [--json]",
     summary: "run the engine over a recorded trace",
-    load: null,
+    load: () => import("./replay.ts"),
   },
   {
     name: "demo",

@@ -231,6 +231,12 @@ export class Runtime {
     try {
       const obs = await source.collect(this.#opts.clock.now());
       this.ingest(obs);
+      for (const o of obs) {
+        const { t: _t, member, ...fields } = o;
+        const line = { collector: source.name, member, ...fields };
+        if (this.#opts.monitor) log.info("Metrics collected", line);
+        else log.trace("Metrics collected", line);
+      }
       h.observations += obs.length;
       h.last_ok_t = this.#opts.clock.now();
       if (!h.ok && h.runs > 1) log.info("Collector recovered", { collector: source.name });

@@ -1,0 +1,252 @@
+import assert from "node:assert/strict";
+import { type EngineConfig, engineConfig } from "./config.ts";
+import {
+  addMember,
+  applyCommand,
+  createEngine,
+  observe,
+  removeMember,
+  snapshot,
+  tick,
+  type TickResult,
+} from "./engine.ts";
+import type { Decision, EngineState } from "./state.ts";
+import type { MemberSpec, Observation } from "./types.ts";
+
+type Fields = Omit<Observation, "t" | "member">;
+const SL: MemberSpec = { name: "sl", class: "starlink", weight: 100 };
+const CELL: MemberSpec = { name: "cell", class: "cellular", weight: 80 };
+const GOOD: Fields = { latency_ms: 40, loss_pct: 0, jitter_ms: 2 };
+const DISH_OK: Fields = { ...GOOD, obstruction_pct: 0.5, currently_obstructed: false };
+const CELL_OK: Fields = { ...GOOD, latency_ms: 60, rsrp_dbm: -90, sinr_db: 15 };
+
+interface Run {
+  state: EngineState;
+  decisions: Decision[];
+  results: TickResult[];
+}
+
+/** Drives both members every second from t0 to t1 inclusive. */
+function drive(
+  run: Run,
+  t0: number,
+  t1: number,
+  sl: (t: number) => Fields | null,
+  cell: (t: number) => Fields | null,
+  cfg: EngineConfig,
+): Run {
+  let s = run.state;
+  for (let t = t0; t <= t1; t++) {
+    const a = sl(t);
+    const b = cell(t);
+    if (a !== null) s = observe(s, { t, member: "sl", ...a });
+    if (b !== null) s = observe(s, { t, member: "cell", ...b });
+    const r = tick(s, t, cfg);
+    s = r.state;
+    run.results.push(r);
+    if (r.decision.changed) run.decisions.push(r.decision);
+  }
+  run.state = s;
+  return run;
+}
+
+function start(cfg: EngineConfig, specs: MemberSpec[] = [SL, CELL]): Run {
+  const run = { state: createEngine(specs, cfg, 0), decisions: [], results: [] };
+  return drive(run, 0, 60, () => DISH_OK, () => CELL_OK, cfg);
+}
+
+const cfg = engineConfig({ poll_interval_ms: 1000 });
+
+Deno.test("the initial primary is the best member, chosen at once", () => {
+  const run = start(cfg);
+  assert.equal(run.decisions[0].t, 0);
+  assert.equal(run.decisions[0].primary, "sl");
+  assert.equal(run.decisions[0].from, null);
+  assert.equal(run.decisions[0].kind, "initial");
+  assert.equal(run.decisions.length, 1);
+});
+
+Deno.test("a dish outage switches at the next tick, ignoring the cooldown", () => {
+  const run = start(cfg);
+  drive(run, 61, 61, () => ({ ...GOOD, outage_cause: "OBSTRUCTED" }), () => CELL_OK, cfg);
+  const d = run.decisions.at(-1)!;
+  assert.equal(d.t, 61);
+  assert.equal(d.primary, "cell");
+  assert.equal(d.kind, "hard");
+  assert.match(d.reason, /sl down: dish reports outage OBSTRUCTED; switching to cell/);
+  const sw = run.results.at(-1)!.events.filter((e) => e.type === "switch");
+  assert.equal(sw.length, 1);
+});
+
+Deno.test("failback waits for recovery, warm-up and a held margin", () => {
+  const run = start(cfg);
+  drive(run, 61, 70, () => ({ outage_cause: "NO_SCHEDULE", loss_pct: 100 }), () => CELL_OK, cfg);
+  drive(run, 71, 200, () => DISH_OK, () => CELL_OK, cfg);
+  const back = run.decisions.at(-1)!;
+  assert.equal(back.primary, "sl");
+  assert.equal(back.kind, "failback");
+  // loss of the last 3 rounds clears at 73; recovering 30 s → up at 103; lead held 10 s.
+  assert.ok(back.t >= 71 + cfg.restore_min_duration_s + cfg.fail_min_duration_s, `t=${back.t}`);
+  assert.ok(
+    back.t <= 71 + 3 + cfg.restore_min_duration_s + cfg.fail_min_duration_s + 1,
+    `t=${back.t}`,
+  );
+});
+
+Deno.test("no switch to a member that is not better by switch_margin", () => {
+  const run = start(cfg);
+  // Starlink mildly worse: latency 300 ms costs ~5 points; cell (weight 80) is far below anyway.
+  drive(run, 61, 200, () => ({ ...DISH_OK, latency_ms: 300 }), () => CELL_OK, cfg);
+  assert.equal(run.decisions.length, 1);
+});
+
+Deno.test("a discretionary switch waits for the cooldown after the last switch", () => {
+  const c = engineConfig({ poll_interval_ms: 1000, cooldown_s: 120, restore_min_duration_s: 5 });
+  const run = start(c);
+  drive(run, 61, 62, () => ({ link_up: false }), () => CELL_OK, c);
+  drive(run, 63, 400, () => DISH_OK, () => CELL_OK, c);
+  const [, away, back] = run.decisions;
+  assert.equal(away.primary, "cell");
+  assert.equal(back.primary, "sl");
+  assert.ok(back.t - away.t >= 120, `failback after ${back.t - away.t} s`);
+});
+
+Deno.test("min_uptime_s keeps a freshly recovered member from being chosen by score", () => {
+  const c = engineConfig({ poll_interval_ms: 1000, min_uptime_s: 90, restore_min_duration_s: 5 });
+  const run = start(c);
+  drive(run, 61, 61, () => ({ link_up: false }), () => CELL_OK, c);
+  drive(run, 62, 300, () => DISH_OK, () => CELL_OK, c);
+  const back = run.decisions.at(-1)!;
+  assert.equal(back.primary, "sl");
+  assert.ok(back.t >= 62 + 90, `t=${back.t}`);
+});
+
+Deno.test("all members down: keep the primary and say so", () => {
+  const run = start(cfg);
+  drive(run, 61, 65, () => ({ link_up: false }), () => ({ link_up: false }), cfg);
+  assert.equal(run.state.primary, "sl");
+  assert.match(run.results.at(-1)!.decision.reason, /no other member is usable/);
+});
+
+Deno.test("predictive: currently_obstructed leaves Starlink before an outage", () => {
+  const run = start(cfg);
+  drive(run, 61, 61, () => ({ ...DISH_OK, currently_obstructed: true }), () => CELL_OK, cfg);
+  const d = run.decisions.at(-1)!;
+  assert.equal(d.kind, "predictive");
+  assert.match(d.reason, /^predictive dish_obstructed: /);
+  assert.ok(run.results.at(-1)!.events.some((e) => e.type === "predictive"));
+});
+
+Deno.test("predictive rules are rate-limited per rule", () => {
+  const c = engineConfig({ poll_interval_ms: 1000, cooldown_s: 0 });
+  const run = start(c, [SL, { ...CELL, weight: 100 }]);
+  // No healthy alternative: cell is down, so each firing is a warning only.
+  const preds: number[] = [];
+  for (let t = 61; t <= 200; t++) {
+    drive(
+      run,
+      t,
+      t,
+      () => ({ ...DISH_OK, alerts: ["thermal_throttle"] }),
+      () => ({ link_up: false }),
+      c,
+    );
+    if (run.results.at(-1)!.events.some((e) => e.type === "predictive" && e.to === "thermal")) {
+      preds.push(t);
+    }
+  }
+  assert.ok(preds.length >= 2);
+  for (let i = 1; i < preds.length; i++) assert.ok(preds[i] - preds[i - 1] >= 50);
+});
+
+Deno.test("a member at risk is not a failback target", () => {
+  const run = start(cfg);
+  drive(run, 61, 61, () => ({ link_up: false }), () => CELL_OK, cfg);
+  drive(run, 62, 300, () => ({ ...DISH_OK, swupdate_reboot_ready: true }), () => CELL_OK, cfg);
+  assert.equal(run.state.primary, "cell");
+  assert.equal(run.state.members[0].risks[0].rule, "swupdate_reboot");
+});
+
+Deno.test("predictive off: currently_obstructed alone does not switch", () => {
+  const c = engineConfig({ poll_interval_ms: 1000, predictive: false });
+  const run = start(c);
+  drive(run, 61, 90, () => ({ ...DISH_OK, currently_obstructed: true }), () => CELL_OK, c);
+  assert.equal(run.decisions.length, 1);
+});
+
+Deno.test("cellular RSRP falling fast triggers rsrp_fall on the primary", () => {
+  const run = start(cfg, [{ ...CELL, weight: 100 }, { ...SL, weight: 60 }]);
+  assert.equal(run.state.primary, "cell");
+  drive(run, 61, 90, () => DISH_OK, (t) => ({ ...CELL_OK, rsrp_dbm: -95 - (t - 61) * 0.5 }), cfg);
+  const d = run.decisions.at(-1)!;
+  assert.equal(d.primary, "sl");
+  assert.match(d.reason, /predictive rsrp_fall: RSRP/);
+});
+
+Deno.test("latency trend triggers latency_trend", () => {
+  const run = start(cfg);
+  drive(run, 61, 100, (t) => ({ ...DISH_OK, latency_ms: 40 + (t - 61) * 20 }), () => CELL_OK, cfg);
+  const d = run.decisions.at(-1)!;
+  assert.equal(d.primary, "cell");
+  assert.match(d.reason, /latency_trend/);
+});
+
+Deno.test("override forces a member until its expiry, then automatic resumes", () => {
+  const run = start(cfg);
+  run.state = applyCommand(run.state, { type: "failover", member: "cell", until_t: 100 }, 61);
+  drive(run, 61, 99, () => DISH_OK, () => CELL_OK, cfg);
+  assert.equal(run.state.primary, "cell");
+  assert.equal(run.decisions.at(-1)!.kind, "override");
+  assert.match(run.decisions.at(-1)!.reason, /manual override to cell until t=100/);
+  drive(run, 100, 200, () => DISH_OK, () => CELL_OK, cfg);
+  assert.equal(run.state.override, null);
+  assert.equal(run.state.primary, "sl");
+});
+
+Deno.test("restore ends an override without expiry", () => {
+  const run = start(cfg);
+  run.state = applyCommand(run.state, { type: "failover", member: "cell" }, 61);
+  drive(run, 61, 300, () => DISH_OK, () => CELL_OK, cfg);
+  assert.equal(run.state.primary, "cell");
+  run.state = applyCommand(run.state, { type: "restore" }, 301);
+  drive(run, 301, 400, () => DISH_OK, () => CELL_OK, cfg);
+  assert.equal(run.state.primary, "sl");
+});
+
+Deno.test("failover to an unknown member throws a sentence naming the members", () => {
+  const run = start(cfg);
+  assert.throws(
+    () => applyCommand(run.state, { type: "failover", member: "wifi" }, 61),
+    /no such member \(known: sl, cell\)/,
+  );
+});
+
+Deno.test("adding and removing members at runtime", () => {
+  const run = start(cfg);
+  let s = addMember(run.state, { name: "wifi", class: "wifi", weight: 60 }, 61);
+  assert.equal(s.members.length, 3);
+  assert.equal(s.members[2].state, "unknown");
+  s = removeMember(s, "sl", 62);
+  assert.equal(s.primary, null);
+  const r = tick(observe(s, { t: 62, member: "cell", ...CELL_OK }), 62, cfg);
+  assert.equal(r.decision.primary, "cell");
+  assert.equal(r.decision.kind, "initial");
+  assert.equal(observe(r.state, { t: 63, member: "sl", ...GOOD }), r.state);
+});
+
+Deno.test("duplicate member names are rejected", () => {
+  assert.throws(() => createEngine([SL, SL], cfg, 0), /listed twice/);
+});
+
+Deno.test("snapshot shows states, scores, primary and recent decisions", () => {
+  const run = start(cfg);
+  const snap = snapshot(run.state, { config: cfg });
+  assert.equal(snap.primary, "sl");
+  assert.match(snap.primary_reason, /initial selection/);
+  assert.equal(snap.members.length, 2);
+  assert.equal(snap.members[0].state, "up");
+  assert.equal(snap.members[0].eligible, true);
+  assert.ok(snap.members[0].score.final! > snap.members[1].score.final!);
+  assert.equal(snap.decisions.length, 1);
+  assert.deepEqual(JSON.parse(JSON.stringify(snap)), snap);
+});

@@ -1,0 +1,118 @@
+/**
+ * Reading a member's merged fields: a field counts only while it is fresh
+ * (reported within `stale_after_s`); a stale or never-reported field is missing.
+ *
+ * @module
+ */
+
+import type { FieldName, MemberRuntime } from "./state.ts";
+
+/** The fields a probe round reports (latency, loss, jitter). */
+export const PROBE_FIELDS: readonly FieldName[] = ["latency_ms", "loss_pct", "jitter_ms"];
+
+/** The fields a Starlink dish status reports as one group. */
+export const DISH_FIELDS: readonly FieldName[] = [
+  "obstruction_pct",
+  "currently_obstructed",
+  "outage_cause",
+  "alerts",
+  "seconds_to_first_nonempty_slot",
+  "swupdate_reboot_ready",
+];
+
+/** Whether field `name` of `m` was reported within `staleAfterS` of `now`. */
+export function isFresh(
+  m: MemberRuntime,
+  name: FieldName,
+  now: number,
+  staleAfterS: number,
+): boolean {
+  const f = m.fields[name];
+  return f !== undefined && now - f.t <= staleAfterS;
+}
+
+/** A fresh numeric field, or undefined. */
+export function freshNumber(
+  m: MemberRuntime,
+  name: FieldName,
+  now: number,
+  staleAfterS: number,
+): number | undefined {
+  const f = m.fields[name];
+  if (f === undefined || now - f.t > staleAfterS || typeof f.v !== "number") return undefined;
+  return f.v;
+}
+
+/** A fresh boolean field, or undefined. */
+export function freshBool(
+  m: MemberRuntime,
+  name: FieldName,
+  now: number,
+  staleAfterS: number,
+): boolean | undefined {
+  const f = m.fields[name];
+  if (f === undefined || now - f.t > staleAfterS || typeof f.v !== "boolean") return undefined;
+  return f.v;
+}
+
+/** A fresh non-empty string field, or undefined (an empty string means "none"). */
+export function freshString(
+  m: MemberRuntime,
+  name: FieldName,
+  now: number,
+  staleAfterS: number,
+): string | undefined {
+  const f = m.fields[name];
+  if (f === undefined || now - f.t > staleAfterS || typeof f.v !== "string" || f.v === "") {
+    return undefined;
+  }
+  return f.v;
+}
+
+/** A fresh list field (empty when missing or stale). */
+export function freshList(
+  m: MemberRuntime,
+  name: FieldName,
+  now: number,
+  staleAfterS: number,
+): string[] {
+  const f = m.fields[name];
+  if (f === undefined || now - f.t > staleAfterS || !Array.isArray(f.v)) return [];
+  return f.v;
+}
+
+/** Since when a fresh field has had its current value, or undefined. */
+export function freshSince(
+  m: MemberRuntime,
+  name: FieldName,
+  now: number,
+  staleAfterS: number,
+): number | undefined {
+  const f = m.fields[name];
+  if (f === undefined || now - f.t > staleAfterS) return undefined;
+  return f.since;
+}
+
+/** Most probe rounds kept per member (the upper bound of `hard_fail_probes`). */
+export const MAX_PROBES = 100;
+
+/**
+ * Mean loss of the last `hard_fail_probes` probe rounds that are fresh, or
+ * undefined when none is. Averaging a few rounds makes one-probe rounds
+ * (loss 0 or 100) usable for thresholds.
+ */
+export function recentLoss(
+  m: MemberRuntime,
+  now: number,
+  cfg: { stale_after_s: number; hard_fail_probes: number },
+): number | undefined {
+  let sum = 0;
+  let n = 0;
+  for (let i = m.probes.length - 1; i >= 0 && n < cfg.hard_fail_probes; i--) {
+    const p = m.probes[i];
+    if (now - p.t > cfg.stale_after_s) break;
+    sum += p.loss_pct;
+    n++;
+  }
+  return n === 0 ? undefined : sum / n;
+}

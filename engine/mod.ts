@@ -1,0 +1,48 @@
+/**
+ * The starfail decision engine: a pure, clock-injected core that turns
+ * per-member observations into member states, scores and a primary choice,
+ * plus the trace format, replay, baselines and scenario generator used by
+ * `starfail replay` and the benchmark.
+ *
+ * @example
+ * ```ts
+ * import { createEngine, engineConfig, observe, tick } from "./mod.ts";
+ * const cfg = engineConfig();
+ * let s = createEngine([{ name: "starlink", class: "starlink", weight: 100 }], cfg, 0);
+ * s = observe(s, { t: 0, member: "starlink", latency_ms: 40, loss_pct: 0 });
+ * const { decision } = tick(s, 0, cfg);
+ * decision.primary; // "starlink"
+ * ```
+ *
+ * @module
+ */
+
+export * from "./types.ts";
+export * from "./config.ts";
+export type * from "./state.ts";
+export {
+  addMember,
+  applyCommand,
+  createEngine,
+  type EngineCommand,
+  type EngineSnapshot,
+  explain,
+  type MemberSnapshot,
+  observe,
+  removeMember,
+  snapshot,
+  tick,
+  type TickResult,
+} from "./engine.ts";
+export { type ScoreExplanation, type ScoreTerm, subScore } from "./scoring.ts";
+export { PREDICTIVE_RULES, PREDICTIVE_THRESHOLDS, ruleRateLimitS } from "./predictive.ts";
+export { formatTrace, parseTrace, type Trace, TRACE_VERSION, TraceError } from "./trace.ts";
+export { readTraceFile, TraceFileError } from "./trace_file.ts";
+export {
+  type PrimaryChange,
+  replay,
+  type ReplayOptions,
+  type ReplayResult,
+  type ReplaySummary,
+} from "./replay.ts";
+export { applyMemberConfig, engineConfigFromConfig } from "./from_config.ts";

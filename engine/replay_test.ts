@@ -1,0 +1,48 @@
+import assert from "node:assert/strict";
+import { engineConfig } from "./config.ts";
+import { replay } from "./replay.ts";
+import type { Trace } from "./trace.ts";
+import type { Observation } from "./types.ts";
+
+function outageTrace(): Trace {
+  const observations: Observation[] = [];
+  for (let t = 0; t < 300; t++) {
+    const out = t >= 100 && t < 130;
+    observations.push(
+      out
+        ? { t, member: "starlink", loss_pct: 100, outage_cause: "OBSTRUCTED" }
+        : { t, member: "starlink", latency_ms: 40, loss_pct: 0, obstruction_pct: 1 },
+      { t, member: "cell", latency_ms: 70, loss_pct: 0, rsrp_dbm: -95, sinr_db: 10 },
+    );
+  }
+  return {
+    members: [
+      { name: "starlink", class: "starlink", weight: 100 },
+      { name: "cell", class: "cellular", weight: 80, metered: true },
+    ],
+    observations,
+  };
+}
+
+Deno.test("replay ticks at the poll interval and reports each change of primary", () => {
+  const r = replay(outageTrace(), engineConfig({ poll_interval_ms: 1500 }));
+  assert.deepEqual(r.changes.map((c) => [c.primary, c.from, c.kind]), [
+    ["starlink", null, "initial"],
+    ["cell", "starlink", "hard"],
+    ["starlink", "cell", "failback"],
+  ]);
+  assert.equal(r.changes[1].t, 100.5);
+  assert.equal(r.summary.ticks, 201); // 0, 1.5, …, 300: the last tick covers the observation at 299
+  assert.equal(r.summary.switches, 2);
+  assert.deepEqual(r.summary.switches_by_kind, { hard: 1, failback: 1 });
+  assert.deepEqual(r.summary.downs, { starlink: 1 });
+  assert.equal(r.summary.final_primary, "starlink");
+  const total = Object.values(r.summary.primary_s).reduce((a, b) => a + b, 0);
+  assert.equal(total, r.summary.duration_s);
+});
+
+Deno.test("replay of an empty observation list chooses nothing", () => {
+  const r = replay({ members: outageTrace().members, observations: [] }, engineConfig());
+  assert.deepEqual(r.changes, []);
+  assert.equal(r.summary.ticks, 1);
+});

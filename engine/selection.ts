@@ -1,0 +1,203 @@
+/**
+ * Choosing the primary member. In order:
+ * 1. a manual override in force wins;
+ * 2. with no primary yet, the best usable member is chosen at once;
+ * 3. a primary that is down is left at once (cooldown does not apply) for the
+ *    best usable member, preferring healthy, warmed-up, risk-free ones;
+ * 4. a predictive rule firing on the primary leaves it for a healthy member
+ *    (after the cooldown);
+ * 5. otherwise a member that beats the primary's final score by
+ *    `switch_margin`, continuously for `fail_min_duration_s`, after the
+ *    cooldown, and is up, warmed up (`min_uptime_s`) and not at risk, takes
+ *    over ("failback" when it has the higher weight).
+ *
+ * @module
+ */
+
+import type { EngineConfig } from "./config.ts";
+import { stabilityHoldS } from "./member_state.ts";
+import type { DecisionKind, MemberRuntime, Override } from "./state.ts";
+
+/** Inputs of one selection. */
+export interface SelectionInput {
+  /** Members after this tick's state and score update. */
+  members: MemberRuntime[];
+  /** Current primary. */
+  primary: string | null;
+  /** Time of the last switch. */
+  lastSwitchT: number | null;
+  /** Override in force (already checked for expiry). */
+  override: Override | null;
+  /** Current challenger. */
+  challenger: { member: string; since: number } | null;
+  /** A predictive rule acting on the primary this tick. */
+  firing: { rule: string; reason: string } | null;
+  /** Tick time. */
+  now: number;
+}
+
+/** Outcome of one selection. */
+export interface Selection {
+  /** The primary after selection. */
+  primary: string | null;
+  /** Kind of decision. */
+  kind: DecisionKind;
+  /** Why. */
+  reason: string;
+  /** Challenger to remember. */
+  challenger: { member: string; since: number } | null;
+  /** Whether the firing predictive rule was consumed (acted on or found no alternative). */
+  firingConsumed: boolean;
+}
+
+/**
+ * Whether `m` may be chosen by a discretionary switch at `now`: up, not at
+ * risk, warmed up (`min_uptime_s`) and, if it has ever been down, stable for
+ * its flap-damped hold ({@linkcode stabilityHoldS}).
+ */
+export function isStrictCandidate(m: MemberRuntime, now: number, cfg: EngineConfig): boolean {
+  const warm = m.spec.min_uptime_s ?? cfg.min_uptime_s;
+  if (m.state !== "up" || m.risks.length > 0 || m.usable_since === null) return false;
+  const held = now - m.usable_since;
+  return held >= warm && (m.last_down === null || held >= stabilityHoldS(m, now, cfg));
+}
+
+/** Cooldown (seconds) that applies after switching to `m`. */
+export function cooldownFor(m: MemberRuntime | undefined, cfg: EngineConfig): number {
+  return m?.spec.cooldown_s ?? cfg.cooldown_s;
+}
+
+function best(list: MemberRuntime[]): MemberRuntime | undefined {
+  let out: MemberRuntime | undefined;
+  for (const m of list) {
+    const s = m.final ?? 0;
+    if (
+      out === undefined || s > (out.final ?? 0) ||
+      (s === out.final && m.spec.weight > out.spec.weight)
+    ) out = m;
+  }
+  return out;
+}
+
+function describe(m: MemberRuntime): string {
+  return `${m.spec.name} (${m.state}, score ${Math.round(m.final ?? 0)})`;
+}
+
+/** Picks the best usable member other than `exclude`, by tiers of health. */
+export function bestUsable(
+  members: MemberRuntime[],
+  exclude: string | null,
+  now: number,
+  cfg: EngineConfig,
+): MemberRuntime | undefined {
+  const others = members.filter((m) => m.spec.name !== exclude);
+  return best(others.filter((m) => isStrictCandidate(m, now, cfg))) ??
+    best(others.filter((m) => m.state === "up" && m.risks.length === 0)) ??
+    best(others.filter((m) => m.state === "up" || m.state === "degraded")) ??
+    best(others.filter((m) => m.state === "recovering"));
+}
+
+/** Chooses the primary for this tick. Pure. */
+export function selectPrimary(input: SelectionInput, cfg: EngineConfig): Selection {
+  const { members, primary, now } = input;
+  const hold = (reason: string, challenger = input.challenger): Selection => ({
+    primary,
+    kind: "none",
+    reason,
+    challenger,
+    firingConsumed: false,
+  });
+  const ov = input.override;
+  if (ov !== null) {
+    const m = members.find((x) => x.spec.name === ov.member);
+    if (m !== undefined) {
+      const until = ov.until_t === null ? "until restored" : `until t=${ov.until_t}`;
+      const warn = m.state === "down" ? ` (note: ${m.spec.name} is down: ${m.reason})` : "";
+      return {
+        primary: m.spec.name,
+        kind: primary === m.spec.name ? "none" : "override",
+        reason: `manual override to ${m.spec.name} ${until}${warn}`,
+        challenger: null,
+        firingConsumed: false,
+      };
+    }
+  }
+  if (members.length === 0) return { ...hold("no members"), primary: null };
+  const cur = members.find((m) => m.spec.name === primary);
+  if (cur === undefined) {
+    const pick = bestUsable(members, null, now, cfg);
+    if (pick === undefined) return { ...hold("no usable member yet"), primary: null };
+    return {
+      primary: pick.spec.name,
+      kind: "initial",
+      reason: `initial selection: ${describe(pick)} is the best usable member`,
+      challenger: null,
+      firingConsumed: false,
+    };
+  }
+  if (cur.state === "down" || cur.state === "unknown") {
+    const pick = bestUsable(members, cur.spec.name, now, cfg);
+    if (pick === undefined) {
+      return hold(`${cur.spec.name} is down (${cur.reason}) and no other member is usable`, null);
+    }
+    return {
+      primary: pick.spec.name,
+      kind: "hard",
+      reason: `${cur.spec.name} down: ${cur.reason}; switching to ${describe(pick)}`,
+      challenger: null,
+      firingConsumed: false,
+    };
+  }
+  const cooling = input.lastSwitchT !== null &&
+    now - input.lastSwitchT < cooldownFor(cur, cfg);
+  if (input.firing !== null && !cooling) {
+    const pick = best(members.filter((m) => m !== cur && isStrictCandidate(m, now, cfg)));
+    if (pick === undefined) {
+      return {
+        ...hold(
+          `predictive ${input.firing.rule} on ${cur.spec.name}: ${input.firing.reason}; no healthy alternative`,
+        ),
+        firingConsumed: true,
+      };
+    }
+    return {
+      primary: pick.spec.name,
+      kind: "predictive",
+      reason:
+        `predictive ${input.firing.rule}: ${input.firing.reason}; leaving ${cur.spec.name} for ${
+          describe(pick)
+        }`,
+      challenger: null,
+      firingConsumed: true,
+    };
+  }
+  const curScore = cur.final ?? 0;
+  const rival = best(members.filter((m) => m !== cur && m.state === "up" && m.risks.length === 0));
+  if (rival === undefined || (rival.final ?? 0) < curScore + cfg.switch_margin) {
+    return hold(`${describe(cur)} remains primary`, null);
+  }
+  const since = input.challenger?.member === rival.spec.name ? input.challenger.since : now;
+  const challenger = { member: rival.spec.name, since };
+  const warm = isStrictCandidate(rival, now, cfg);
+  if (now - since < cfg.fail_min_duration_s || cooling || !warm) {
+    const why = cooling ? " (cooldown)" : !warm ? " (proving stable)" : "";
+    return hold(
+      `${describe(cur)} remains primary; ${rival.spec.name} leads by ${
+        Math.round((rival.final ?? 0) - curScore)
+      } points${why}`,
+      challenger,
+    );
+  }
+  const failback = rival.spec.weight > cur.spec.weight;
+  return {
+    primary: rival.spec.name,
+    kind: failback ? "failback" : "score",
+    reason: `${failback ? "failback" : "better member"}: ${describe(rival)} beats ${
+      describe(cur)
+    } by ${Math.round((rival.final ?? 0) - curScore)} ≥ ${cfg.switch_margin} points for ${
+      Math.round(now - since)
+    } s`,
+    challenger: null,
+    firingConsumed: false,
+  };
+}
