@@ -1,0 +1,37 @@
+/**
+ * `starfail recheck`: poll every collector now and re-evaluate the primary.
+ *
+ * @module
+ */
+
+import { type CommandSpec, EXIT, parseCommand } from "./args.ts";
+import {
+  callStarfail,
+  printJson,
+  REMOTE_OPTION_HELP,
+  REMOTE_OPTIONS,
+  runRemote,
+} from "./remote.ts";
+import type { ActionResult } from "../ubus/starfail_object.ts";
+
+/** How `starfail recheck` is called. */
+export const spec: CommandSpec = {
+  name: "recheck",
+  summary: "Poll every collector now and re-evaluate the primary.",
+  usage: "starfail recheck [--json] [--socket PATH]",
+  examples: ["starfail recheck"],
+  options: REMOTE_OPTIONS,
+  optionHelp: REMOTE_OPTION_HELP,
+};
+
+/** Runs `starfail recheck`. */
+export async function run(argv: string[]): Promise<number> {
+  const parsed = parseCommand(spec, argv);
+  if (parsed === null) return EXIT.OK;
+  return await runRemote(async () => {
+    const reply = await callStarfail(parsed.values, "recheck");
+    if (parsed.values.json) printJson(reply);
+    else console.log((reply as unknown as ActionResult).message);
+    return (reply as unknown as ActionResult).ok ? EXIT.OK : EXIT.FAIL;
+  });
+}

@@ -1,0 +1,37 @@
+/**
+ * `starfail restore`: end a manual override and return to automatic selection.
+ *
+ * @module
+ */
+
+import { type CommandSpec, EXIT, parseCommand } from "./args.ts";
+import {
+  callStarfail,
+  printJson,
+  REMOTE_OPTION_HELP,
+  REMOTE_OPTIONS,
+  runRemote,
+} from "./remote.ts";
+import type { ActionResult } from "../ubus/starfail_object.ts";
+
+/** How `starfail restore` is called. */
+export const spec: CommandSpec = {
+  name: "restore",
+  summary: "End a manual override and return to automatic selection.",
+  usage: "starfail restore [--json] [--socket PATH]",
+  examples: ["starfail restore"],
+  options: REMOTE_OPTIONS,
+  optionHelp: REMOTE_OPTION_HELP,
+};
+
+/** Runs `starfail restore`. */
+export async function run(argv: string[]): Promise<number> {
+  const parsed = parseCommand(spec, argv);
+  if (parsed === null) return EXIT.OK;
+  return await runRemote(async () => {
+    const reply = await callStarfail(parsed.values, "restore");
+    if (parsed.values.json) printJson(reply);
+    else console.log((reply as unknown as ActionResult).message);
+    return (reply as unknown as ActionResult).ok ? EXIT.OK : EXIT.FAIL;
+  });
+}
