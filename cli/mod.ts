@@ -33,7 +33,7 @@ export const COMMANDS: CommandEntry[] = [
     name: "daemon",
     synopsis: "daemon [--config PATH] [--monitor] [--dry-run] …",
     summary: "run the failover daemon",
-    load: null,
+    load: () => import("./daemon.ts"),
   },
   {
     name: "status",

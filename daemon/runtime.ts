@@ -171,6 +171,9 @@ export class Runtime {
   #wantApply = false;
   #lastApplyT = -Infinity;
   #lastApply: ApplyOutcome | null = null;
+  #applyFailures = 0;
+  #applyRetryAt = -Infinity;
+  #attempted: string | null = null;
   #listeners: ((ev: DaemonEvent) => void)[] = [];
 
   /** Creates the runtime; nothing runs until {@linkcode start} or {@linkcode step}. */
@@ -296,8 +299,11 @@ export class Runtime {
     if (this.#opts.monitor) log.info("Decision", tickLine);
     else log.debug("Decision", tickLine);
     for (const ev of result.events) this.#emit({ ...ev, wall_ms: wall });
+    const primary = result.decision.primary;
     const due = now - this.#lastApplyT >= (this.#opts.reconcileEveryS ?? 60);
-    if (result.decision.primary !== null && (result.decision.primary !== this.#applied || due)) {
+    // After a failed apply, retry the same decision with back-off; a new decision goes at once.
+    const retryOk = primary !== this.#attempted || now >= this.#applyRetryAt;
+    if (primary !== null && (primary !== this.#applied || due) && retryOk) {
       this.#requestApply();
     }
   }
@@ -360,6 +366,7 @@ export class Runtime {
       if (snap.primary === null) return;
       const order = orderFor(snap);
       this.#lastApplyT = this.#opts.clock.now();
+      this.#attempted = snap.primary;
       let outcome: ApplyOutcome;
       try {
         outcome = await this.#opts.applier.apply({ primary: snap.primary, order });
@@ -372,15 +379,19 @@ export class Runtime {
           error: err instanceof Error ? err.message : String(err),
         };
       }
+      const previous = this.#lastApply;
       this.#lastApply = outcome;
       if (outcome.error !== undefined || !outcome.verified) {
-        this.event("apply_failed", {
-          member: snap.primary,
-          to: snap.primary,
-          reason: outcome.error ?? `read-back does not show ${snap.primary} as primary`,
-        });
+        this.#applyFailures++;
+        this.#applyRetryAt = this.#opts.clock.now() + Math.min(60, 2 ** this.#applyFailures);
+        const reason = outcome.error ?? `read-back does not show ${snap.primary} as primary`;
+        const same = previous !== null && (previous.error ?? "") === (outcome.error ?? "") &&
+          !previous.verified;
+        if (!same) this.event("apply_failed", { member: snap.primary, to: snap.primary, reason });
         continue;
       }
+      this.#applyFailures = 0;
+      this.#applyRetryAt = -Infinity;
       for (const d of outcome.drift) this.event("drift", { member: snap.primary, reason: d });
       if (outcome.changed) {
         this.event("apply", {
@@ -434,6 +445,12 @@ export class Runtime {
       }
       if (running) this.start();
     }
+  }
+
+  /** Replaces the controller (config reload switched between mwan3 and route mode). */
+  setApplier(applier: Applier): void {
+    this.#opts = { ...this.#opts, applier };
+    this.#applied = null;
   }
 
   /** Score explanation of one member. */

@@ -80,9 +80,10 @@ function messageText(record: LogRecord): string {
 /** Renders a field value for a console line: bare when simple, JSON otherwise. */
 function render(value: unknown): string {
   if (typeof value === "string") return /^[^\s"=]+$/.test(value) ? value : JSON.stringify(value);
-  if (typeof value === "number" || typeof value === "boolean" || value === null) {
-    return String(value);
+  if (typeof value === "number") {
+    return Number.isInteger(value) ? String(value) : String(Number(value.toFixed(3)));
   }
+  if (typeof value === "boolean" || value === null) return String(value);
   if (value === undefined) return "undefined";
   if (value instanceof Error) return JSON.stringify(value.message);
   try {

@@ -1,0 +1,660 @@
+/**
+ * `starfail daemon`, assembled: load the config, discover members, build the
+ * collectors, the controller and telemetry, serve the `starfail` ubus object,
+ * and run the {@linkcode Runtime}. SIGHUP-style reloads keep member history.
+ *
+ * @module
+ */
+
+import { getLogger } from "@logtape/logtape";
+import { configToJson, loadConfig, type StarfailConfig } from "../config/mod.ts";
+import { engineConfigFromConfig } from "../engine/mod.ts";
+import type { MemberSpec, Observation } from "../engine/types.ts";
+import { type ExecResult, runCommand, type RunOptions } from "../collectors/exec.ts";
+import { MemberProber } from "../collectors/probe.ts";
+import { fetchInterfaceStatus, NetifdCollector } from "../collectors/netifd.ts";
+import { fetchIwinfo, wifiObservation } from "../collectors/iwinfo.ts";
+import {
+  cellularObservation,
+  type CellularSource,
+  detectCellular,
+} from "../collectors/cellular.ts";
+import { StarlinkCollector } from "../collectors/starlink.ts";
+import { parseUciShow } from "../controllers/uci_show.ts";
+import { findDefaultRule, Mwan3Controller, policyMembers } from "../controllers/mwan3.ts";
+import { RouteController } from "../controllers/route.ts";
+import type { Controller, ControllerReport } from "../controllers/types.ts";
+import { parseDefaultRoutes } from "../controllers/mod.ts";
+import { TelemetryStore } from "../telemetry/store.ts";
+import { type NotificationType, Notifier } from "../telemetry/notify.ts";
+import { isLevelName, type LogHandle } from "../telemetry/log.ts";
+import { UbusObjectServer } from "../ubus/object_server.ts";
+import { STARFAIL_OBJECT, starfailMethods } from "../ubus/starfail_object.ts";
+import { DaemonBackend, stateCode } from "./backend.ts";
+import {
+  type DiscoveredMember,
+  type InterfaceFacts,
+  type MemberOverride,
+  resolveMembers,
+} from "./discovery.ts";
+import {
+  type Applier,
+  type ApplyOutcome,
+  type Clock,
+  type DaemonEvent,
+  realClock,
+  Runtime,
+  type Source,
+} from "./runtime.ts";
+
+const log = getLogger(["starfail", "daemon"]);
+
+/** Runs a router tool: argument array, deadline. Injectable for tests. */
+export type ToolRunner = (cmd: string, args: string[], opts: RunOptions) => Promise<ExecResult>;
+
+/** How to start the daemon. */
+export interface DaemonOptions {
+  /** Config file. */
+  configPath: string;
+  /** The config already loaded from `configPath` (the CLI reads it first for the log settings). */
+  preloaded?: { config: StarfailConfig; warnings: string[] };
+  /** `--dry-run`: change nothing, log what would change (overrides the config). */
+  dryRun?: boolean;
+  /** `--monitor`: the live view at info level. */
+  monitor?: boolean;
+  /** `--record FILE`: write every observation as a replayable trace. */
+  recordPath?: string;
+  /** ubus socket (overrides the config's `ubus_socket`). */
+  socket?: string;
+  /** The logging set-up, for `setlog` and the config's log level. */
+  logs?: LogHandle;
+  /** The log level came from a command-line flag: the config's `log_level` does not override it. */
+  logsForced?: boolean;
+  /** Clock (tests). */
+  clock?: Clock;
+  /** Tool runner (tests). */
+  run?: ToolRunner;
+  /** Wait this long for ubus at start before carrying on without it (ms, default 2000). */
+  ubusWaitMs?: number;
+}
+
+/** A running daemon. */
+export interface DaemonHandle {
+  /** The runtime (engine state, health). */
+  runtime: Runtime;
+  /** The ubus backend. */
+  backend: DaemonBackend;
+  /** The members found at the last (re)load. */
+  members(): DiscoveredMember[];
+  /** The controller mode in use. */
+  mode: "mwan3" | "route" | "none";
+  /** Re-reads the config and re-discovers members, keeping history (SIGHUP). */
+  reload(): Promise<void>;
+  /** Stops everything (SIGTERM). */
+  stop(): Promise<void>;
+}
+
+/** Trace writer for `--record`: header with the members, then one observation per line. */
+class TraceRecorder {
+  #file: Deno.FsFile;
+  #t0: number;
+  #enc = new TextEncoder();
+
+  constructor(path: string, members: MemberSpec[], t0: number) {
+    this.#file = Deno.openSync(path, { write: true, create: true, truncate: true });
+    this.#t0 = t0;
+    this.#line({
+      starfail_trace: 1,
+      members: members.map((m) => ({ name: m.name, class: m.class, weight: m.weight })),
+    });
+  }
+
+  #line(obj: unknown): void {
+    const bytes = this.#enc.encode(JSON.stringify(obj) + "\n");
+    let off = 0;
+    while (off < bytes.length) off += this.#file.writeSync(bytes.subarray(off));
+  }
+
+  record(obs: Observation): void {
+    this.#line({ ...obs, t: Math.round((obs.t - this.#t0) * 1000) / 1000 });
+  }
+
+  close(): void {
+    try {
+      this.#file.close();
+    } catch {
+      // Already closed.
+    }
+  }
+}
+
+/** Reads `/sys/class/net/DEV/operstate`: the kernel's link state, cheap enough for 2 Hz. */
+export function linkSource(member: string, device: string, intervalMs = 500): Source {
+  return {
+    name: `link:${member}`,
+    intervalMs,
+    async collect(now: number): Promise<Observation[]> {
+      let state: string;
+      try {
+        state = (await Deno.readTextFile(`/sys/class/net/${device}/operstate`)).trim();
+      } catch (err) {
+        if (err instanceof Deno.errors.NotFound) return [{ t: now, member, link_up: false }];
+        throw err;
+      }
+      // "unknown" is what point-to-point and many modem devices report while passing traffic.
+      const up = state === "up" || state === "unknown" || state === "dormant";
+      return [{ t: now, member, link_up: up }];
+    },
+  };
+}
+
+function controllerOutcome(r: ControllerReport): ApplyOutcome {
+  return {
+    changed: r.changed,
+    verified: r.verified,
+    actions: r.actions.map((a) => `${r.dryRun ? "would run: " : ""}${a.cmd} ${a.args.join(" ")}`),
+    drift: r.drift.map((d) =>
+      `${d.member} ${d.field} is ${d.found ?? "missing"}, we set ${d.expected} (changed by hand?)`
+    ),
+    ...(r.errors.length > 0 ? { error: r.errors.join("; ") } : {}),
+  };
+}
+
+function applierFor(mode: "mwan3" | "route" | "none", controller: Controller | null): Applier {
+  if (controller === null) {
+    return {
+      mode: "none",
+      apply: () =>
+        Promise.resolve({
+          changed: false,
+          verified: true,
+          actions: [],
+          drift: [],
+        }),
+    };
+  }
+  return {
+    mode,
+    async apply(desired) {
+      return controllerOutcome(await controller.reconcile(desired));
+    },
+  };
+}
+
+/** What discovery read from mwan3, when mwan3 is configured. */
+interface Mwan3Found {
+  policy: string;
+  members: { member: string; iface: string; metric: number; weight: number }[];
+}
+
+async function readMwan3(run: ToolRunner): Promise<Mwan3Found | null> {
+  const r = await run("uci", ["-q", "show", "mwan3"], { timeoutMs: 3000 });
+  if (r.code !== 0 || r.stdout.trim() === "") return null;
+  const pkg = parseUciShow(r.stdout, "mwan3");
+  const rule = findDefaultRule(pkg);
+  if (rule === null) return null;
+  const members = policyMembers(pkg, rule.policy).map((m) => ({
+    member: m.member,
+    iface: m.iface,
+    metric: m.metric,
+    weight: m.weight,
+  }));
+  return members.length === 0 ? null : { policy: rule.policy, members };
+}
+
+function overridesFrom(cfg: StarfailConfig): MemberOverride[] {
+  return cfg.members.map((m) => {
+    const o: MemberOverride = { name: m.name, detect: m.detect, metered: m.metered };
+    if (m.iface !== undefined) o.iface = m.iface;
+    if (m.device !== undefined) o.device = m.device;
+    if (m.class !== "auto") o.class = m.class;
+    if (m.weight !== undefined) o.weight = m.weight;
+    o.prefer_roaming = m.prefer_roaming;
+    if (m.min_uptime_s !== undefined) o.min_uptime_s = m.min_uptime_s;
+    if (m.cooldown_s !== undefined) o.cooldown_s = m.cooldown_s;
+    return o;
+  });
+}
+
+/** The device the dish is reached through, from the kernel's routing table. */
+async function dishDevice(run: ToolRunner, host: string): Promise<string | null> {
+  if (!/^\d+\.\d+\.\d+\.\d+$/.test(host)) return null;
+  const r = await run("ip", ["-4", "route", "get", host], { timeoutMs: 2000 });
+  if (r.code !== 0) return null;
+  const dev = /\bdev (\S+)/.exec(r.stdout)?.[1] ?? null;
+  return dev === "lo" ? null : dev;
+}
+
+/** Everything built from one config: members, collectors, controller. */
+interface Assembly {
+  cfg: StarfailConfig;
+  members: DiscoveredMember[];
+  mode: "mwan3" | "route" | "none";
+  sources: Source[];
+  applier: Applier;
+  collectorMembers: Map<string, string | null>;
+  netifd: NetifdCollector | null;
+  starlink: StarlinkCollector | null;
+}
+
+async function assemble(
+  cfg: StarfailConfig,
+  opts: DaemonOptions,
+  server: UbusObjectServer,
+  run: ToolRunner,
+  clock: Clock,
+  urgent: (obs: Observation) => void,
+  linkUp: Map<string, boolean>,
+  prevNetifd: NetifdCollector | null,
+): Promise<Assembly> {
+  const dryRun = opts.dryRun === true || cfg.main.dry_run;
+  const ubus = server.connected ? server : null;
+
+  // 1. Candidates: mwan3's default policy, else our own member sections.
+  const mwan3 = cfg.main.use_mwan3 ? await readMwan3(run) : null;
+  const candidates: InterfaceFacts[] = mwan3 !== null
+    ? mwan3.members.map((m) => ({
+      member: m.member,
+      iface: m.iface,
+      metric: m.metric,
+      mwan3Weight: m.weight,
+    }))
+    : cfg.members.map((m) => ({
+      member: m.name,
+      iface: m.iface ?? m.name,
+      ...(m.device !== undefined ? { device: m.device } : {}),
+    }));
+  if (cfg.main.use_mwan3 && mwan3 === null) {
+    log.warn("mwan3 is not configured (no default rule in 'uci show mwan3'); using route mode");
+  }
+
+  // 2. Facts from netifd and the routing table.
+  const dishDev = await dishDevice(run, cfg.starlink.host);
+  for (const c of candidates) {
+    if (ubus !== null) {
+      try {
+        const st = await fetchInterfaceStatus(ubus, c.iface, { timeoutMs: 2000 });
+        if (st !== null) {
+          c.device ??= st.l3_device ?? st.device;
+          if (st.proto !== undefined) c.proto = st.proto;
+          c.ipv4 = st.ipv4.map((a) => a.split("/")[0]);
+        }
+      } catch (err) {
+        log.debug("netifd status unavailable", { iface: c.iface, error: String(err) });
+      }
+    }
+    if (dishDev !== null && c.device === dishDev) c.dishReachable = true;
+  }
+  const members = resolveMembers(candidates, overridesFrom(cfg));
+  for (const m of members) {
+    log.info("Member", {
+      name: m.name,
+      iface: m.iface,
+      device: m.device ?? "unknown",
+      class: m.class,
+      weight: m.weight,
+      why: m.class_reason,
+    });
+  }
+
+  // 3. Collectors.
+  const sources: Source[] = [];
+  const collectorMembers = new Map<string, string | null>();
+  for (const m of members) {
+    const mc = cfg.members.find((x) => x.name === m.name || (x.iface ?? x.name) === m.iface);
+    if (m.device === undefined) {
+      log.warn("No device known for member; it is not probed", { member: m.name });
+      continue;
+    }
+    const prober = new MemberProber(
+      {
+        member: m.name,
+        device: m.device,
+        method: mc?.probe_method ?? "icmp",
+        targets: mc?.probe_target ?? ["1.1.1.1", "8.8.8.8"],
+        reliability: mc?.probe_reliability ?? 1,
+        count: 2,
+        timeoutMs: 1000,
+        metered: m.metered ?? false,
+      },
+      {
+        probe_interval_s: mc?.probe_interval_s ?? 2,
+        metered_probe_interval_s: mc?.metered_probe_interval_s ?? 30,
+        metered: m.metered ?? false,
+      },
+      { run },
+    );
+    const probeName = `probe:${m.name}`;
+    sources.push({
+      name: probeName,
+      intervalMs: 1000,
+      async collect(now) {
+        const r = await prober.maybeProbe(now);
+        return r === null ? [] : [r.observation];
+      },
+    });
+    collectorMembers.set(probeName, m.name);
+    const link = linkSource(m.name, m.device);
+    const inner = link.collect.bind(link);
+    let last: boolean | undefined;
+    sources.push({
+      ...link,
+      async collect(now) {
+        const obs = await inner(now);
+        const up = obs[0]?.link_up;
+        if (up === false && last !== false) urgent(obs[0]);
+        last = up;
+        return obs;
+      },
+    });
+    collectorMembers.set(link.name, m.name);
+  }
+
+  let netifd: NetifdCollector | null = null;
+  if (ubus !== null && prevNetifd !== null) {
+    netifd = prevNetifd;
+    netifd.setMembers(members.map((m) => ({ member: m.name, iface: m.iface })));
+  } else if (ubus !== null) {
+    netifd = new NetifdCollector({
+      ubus,
+      members: members.map((m) => ({ member: m.name, iface: m.iface })),
+      clock: () => clock.now(),
+      onObservation: urgent,
+    });
+  }
+  if (netifd !== null && ubus !== null) {
+    const nc = netifd;
+    sources.push({ name: "netifd", intervalMs: 5000, collect: () => nc.poll() });
+    collectorMembers.set("netifd", null);
+    for (const m of members.filter((x) => x.class === "wifi" && x.device !== undefined)) {
+      const name = `iwinfo:${m.name}`;
+      sources.push({
+        name,
+        intervalMs: 5000,
+        async collect(now) {
+          return [wifiObservation(m.name, await fetchIwinfo(ubus, m.device!, { run }), now)];
+        },
+      });
+      collectorMembers.set(name, m.name);
+    }
+  }
+  const cellular = members.filter((m) => m.class === "cellular");
+  if (cellular.length > 0) {
+    let source: CellularSource | null | undefined;
+    let nextDetect = 0;
+    sources.push({
+      name: "cellular",
+      intervalMs: 5000,
+      async collect(now) {
+        if (source === undefined || (source === null && now >= nextDetect)) {
+          source = await detectCellular({ ubus: ubus ?? undefined, run });
+          nextDetect = now + 60;
+          if (source === null) {
+            throw new Error("no modem tool answered (gsm.modem0, gsmctl, mmcli, uqmi)");
+          }
+          log.info("Cellular readings", { backend: source.backend });
+        }
+        if (source === null) {
+          throw new Error("no modem tool answered (gsm.modem0, gsmctl, mmcli, uqmi)");
+        }
+        const reading = await source.read();
+        // One modem serves the connected SIM: give its reading to the cellular members whose
+        // link is up (all of them when their link state is not known yet).
+        const up = cellular.filter((m) => linkUp.get(m.name) !== false);
+        return (up.length > 0 ? up : cellular).map((m) =>
+          cellularObservation(m.name, reading, now)
+        );
+      },
+    });
+    collectorMembers.set("cellular", cellular.length === 1 ? cellular[0].name : null);
+  }
+  let starlink: StarlinkCollector | null = null;
+  const dishMember = members.find((m) => m.class === "starlink");
+  if (cfg.starlink.enabled && dishMember !== undefined) {
+    starlink = new StarlinkCollector({
+      member: dishMember.name,
+      host: cfg.starlink.host,
+      port: cfg.starlink.port,
+      grpc_web_port: cfg.starlink.grpc_web_port,
+      timeout_ms: cfg.starlink.timeout_ms,
+      poll_interval_ms: cfg.starlink.poll_interval_ms,
+      history: cfg.starlink.history,
+      location: cfg.starlink.location,
+      diagnostics: cfg.starlink.diagnostics,
+      clock: () => clock.now(),
+    });
+    sources.push(starlink);
+    collectorMembers.set(starlink.name, dishMember.name);
+  }
+
+  // 4. Controller.
+  let mode: Assembly["mode"];
+  let controller: Controller | null;
+  if (mwan3 !== null) {
+    mode = "mwan3";
+    controller = new Mwan3Controller({
+      dryRun,
+      conntrackFlush: cfg.main.conntrack_flush,
+      policy: mwan3.policy,
+      run,
+      ...(ubus !== null ? { ubusStatus: () => ubus.call("mwan3", "status", {}) } : {}),
+    });
+  } else {
+    const routed = members.filter((m) => m.device !== undefined);
+    if (routed.length === 0) {
+      mode = "none";
+      controller = null;
+      log.warn("No member has a known device; decisions are made but not applied");
+    } else {
+      mode = "route";
+      const shown = await run("ip", ["-4", "route", "show", "default"], { timeoutMs: 2000 });
+      const routes = shown.code === 0 ? parseDefaultRoutes(shown.stdout) : [];
+      controller = new RouteController({
+        members: routed.map((m) => {
+          const via = routes.find((r) => r.dev === m.device && r.via)?.via;
+          return { name: m.name, device: m.device!, ...(via ? { gateway: via } : {}) };
+        }),
+        dryRun,
+        conntrackFlush: cfg.main.conntrack_flush,
+        run,
+      });
+    }
+  }
+  log.info("Controller", { mode, dry_run: dryRun });
+  return {
+    cfg,
+    members,
+    mode,
+    sources,
+    applier: applierFor(mode, controller),
+    collectorMembers,
+    netifd,
+    starlink,
+  };
+}
+
+function notificationFor(ev: DaemonEvent, kind: string | undefined): NotificationType | null {
+  if (ev.type === "switch" && ev.from !== null) {
+    if (kind === "failback") return "failback";
+    if (kind === "predictive") return "predictive";
+    return "failover";
+  }
+  if (ev.type === "member_state" && ev.to === "down") return "member_down";
+  return null;
+}
+
+/**
+ * Starts the daemon and resolves once it runs. Throws `ConfigError` for a bad
+ * config (the CLI prints it and exits 78).
+ */
+export async function startDaemon(opts: DaemonOptions): Promise<DaemonHandle> {
+  const clock = opts.clock ?? realClock;
+  const run = opts.run ?? runCommand;
+  let { config: cfg, warnings } = opts.preloaded ?? await loadConfig(opts.configPath);
+  for (const w of warnings) log.warn(w);
+  if (opts.logs !== undefined && !opts.logsForced) opts.logs.setLevel(cfg.main.log_level);
+
+  const socket = opts.socket ?? (cfg.main.ubus_socket || undefined);
+  const server = new UbusObjectServer({ ...(socket ? { socket } : {}), timeoutMs: 3000 });
+  await server.start();
+  try {
+    await server.waitConnected(opts.ubusWaitMs ?? 2000);
+  } catch {
+    log.warn("ubus is not reachable; running without the ubus API and netifd events, retrying", {
+      socket: server.socketPath,
+    });
+  }
+
+  let runtime: Runtime | null = null;
+  const linkUp = new Map<string, boolean>();
+  const urgentQueue: Observation[] = [];
+  const urgent = (obs: Observation) => {
+    if (obs.link_up !== undefined) linkUp.set(obs.member, obs.link_up);
+    if (runtime === null) {
+      urgentQueue.push(obs);
+      return;
+    }
+    runtime.ingest([obs]);
+    // A link that went down is a hard signal: decide now rather than at the next tick.
+    if (obs.link_up === false) runtime.step();
+  };
+  let asm = await assemble(cfg, opts, server, run, clock, urgent, linkUp, null);
+
+  const store = new TelemetryStore({
+    max_samples_per_member: cfg.main.max_samples_per_member,
+    max_events: cfg.main.max_events,
+    retention_hours: cfg.main.retention_hours,
+    max_ram_mb: cfg.main.max_ram_mb,
+  });
+  let notifier = new Notifier(cfg.notifications);
+  const recorder = opts.recordPath
+    ? new TraceRecorder(opts.recordPath, asm.members, clock.now())
+    : null;
+
+  const rt = new Runtime({
+    clock,
+    engine: engineConfigFromConfig(cfg),
+    members: asm.members,
+    sources: asm.sources,
+    applier: asm.applier,
+    monitor: opts.monitor,
+    ...(recorder !== null ? { record: (o: Observation) => recorder.record(o) } : {}),
+    telemetry: {
+      sample(obs) {
+        store.addSample(obs);
+        if (obs.link_up !== undefined) linkUp.set(obs.member, obs.link_up);
+      },
+      score(member, t, _wall, s) {
+        if (s.final === null) return;
+        store.addScore({
+          t,
+          member,
+          score: s.final,
+          parts: {
+            instant: s.instant ?? 0,
+            ewma: s.ewma ?? 0,
+            state: stateCode(s.state),
+          },
+        });
+      },
+      event(ev) {
+        store.addEvent({
+          t: ev.t,
+          type: ev.type,
+          ...(ev.member !== null ? { member: ev.member } : {}),
+          message: ev.reason,
+          data: { from: ev.from, to: ev.to },
+        });
+      },
+    },
+  });
+  runtime = rt;
+  rt.ingest(urgentQueue.splice(0));
+  rt.onEvent((ev) => {
+    const kind = ev.type === "switch"
+      ? rt.state.decisions.findLast((d) => d.t === ev.t && d.primary === ev.to)?.kind
+      : undefined;
+    const type = notificationFor(ev, kind);
+    if (type === null) return;
+    const title = type === "member_down"
+      ? `starfail: ${ev.member} is down`
+      : `starfail: ${type} ${ev.from ?? "none"} → ${ev.to}`;
+    void notifier.notify({
+      type,
+      t: ev.t,
+      title,
+      message: ev.reason,
+      ...(ev.member !== null ? { member: ev.member } : {}),
+      data: { from: ev.from, to: ev.to },
+    }).then((r) => {
+      for (const e of r.errors) log.warn("Notification failed", { error: e });
+    });
+  });
+  const wireDish = (a: Assembly) => {
+    const member = a.members.find((m) => m.class === "starlink")?.name ?? null;
+    a.starlink?.onEvent((e) => {
+      rt.event(e.kind === "api_changed" ? "dish_api" : "collector", { member, reason: e.message });
+    });
+  };
+  wireDish(asm);
+
+  const backend = new DaemonBackend({
+    runtime: rt,
+    store,
+    ifaces: () => Object.fromEntries(asm.members.map((m) => [m.name, m.iface])),
+    collectorMember: (name) => asm.collectorMembers.get(name) ?? null,
+    config: () => configToJson(cfg),
+    dryRun: () => opts.dryRun === true || cfg.main.dry_run,
+    logLevel: () => opts.logs?.level() ?? cfg.main.log_level,
+    setLogLevel: (level) => {
+      if (isLevelName(level)) opts.logs?.setLevel(level);
+    },
+    recheck: () => rt.runAllSources(),
+    socket: server.socketPath,
+    configFile: opts.configPath,
+    ramLimitMb: () => cfg.main.max_ram_mb,
+  });
+  await server.addObject(STARFAIL_OBJECT, starfailMethods(backend));
+  await asm.netifd?.start().catch((err) =>
+    log.warn("Cannot listen for netifd events", { error: String(err) })
+  );
+  rt.start();
+  log.info("Started", {
+    members: asm.members.length,
+    mode: asm.mode,
+    poll_interval_ms: cfg.main.poll_interval_ms,
+    socket: server.socketPath,
+  });
+
+  return {
+    runtime: rt,
+    backend,
+    members: () => asm.members,
+    get mode() {
+      return asm.mode;
+    },
+    async reload() {
+      const loaded = await loadConfig(opts.configPath);
+      cfg = loaded.config;
+      warnings = loaded.warnings;
+      for (const w of warnings) log.warn(w);
+      if (opts.logs !== undefined && !opts.logsForced) opts.logs.setLevel(cfg.main.log_level);
+      const next = await assemble(cfg, opts, server, run, clock, urgent, linkUp, asm.netifd);
+      const old = asm;
+      asm = next;
+      notifier = new Notifier(cfg.notifications);
+      wireDish(next);
+      rt.reload(engineConfigFromConfig(cfg), next.members, next.sources);
+      rt.setApplier(next.applier);
+      if (next.netifd !== null && next.netifd !== old.netifd) {
+        await next.netifd.start().catch(() => undefined);
+      }
+      rt.event("config", { reason: `configuration reloaded from ${opts.configPath}` });
+    },
+    async stop() {
+      await rt.stop();
+      recorder?.close();
+      await server.stop();
+    },
+  };
+}
