@@ -93,7 +93,7 @@ export const COMMANDS: CommandEntry[] = [
     name: "dish",
     synopsis: "dish status|history|device-info|diagnostics|location",
     summary: "query the Starlink dish directly",
-    load: null,
+    load: () => import("./dish.ts"),
   },
   {
     name: "replay",
@@ -105,7 +105,7 @@ export const COMMANDS: CommandEntry[] = [
     name: "demo",
     synopsis: "demo [--duration S]",
     summary: "run the daemon on a built-in simulated router",
-    load: null,
+    load: () => import("./demo.ts"),
   },
   {
     name: "version",

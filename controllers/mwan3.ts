@@ -295,8 +295,10 @@ export class Mwan3Controller implements Controller<Mwan3ReadBack> {
       try {
         return parseMwan3UbusStatus(await this.#opts.ubusStatus());
       } catch (err) {
-        log.warn("Reading mwan3 status over ubus failed", { error: String(err) });
-        return null;
+        // No `mwan3` object on ubus (older mwan3, rpcd plugin missing): ask the CLI instead.
+        log.debug("Reading mwan3 status over ubus failed; using 'mwan3 status'", {
+          error: String(err),
+        });
       }
     }
     const r = await this.#exec(this.#opts.mwan3Command ?? "mwan3", ["status"]);

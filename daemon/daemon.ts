@@ -128,6 +128,16 @@ class TraceRecorder {
   }
 }
 
+/** Whether the kernel has a network device of this name. */
+async function deviceExists(device: string): Promise<boolean> {
+  try {
+    await Deno.stat(`/sys/class/net/${device}`);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Reads `/sys/class/net/DEV/operstate`: the kernel's link state, cheap enough for 2 Hz. */
 export function linkSource(member: string, device: string, intervalMs = 500): Source {
   return {
@@ -205,7 +215,9 @@ async function readMwan3(run: ToolRunner): Promise<Mwan3Found | null> {
 function overridesFrom(cfg: StarfailConfig): MemberOverride[] {
   return cfg.members.map((m) => {
     const o: MemberOverride = { name: m.name, detect: m.detect, metered: m.metered };
-    if (m.iface !== undefined) o.iface = m.iface;
+    // The schema defaults `iface` to the section name; only a different value is the owner's
+    // word (a section named after an mwan3 member takes the interface mwan3 gives it).
+    if (m.iface !== undefined && m.iface !== m.name) o.iface = m.iface;
     if (m.device !== undefined) o.device = m.device;
     if (m.class !== "auto") o.class = m.class;
     if (m.weight !== undefined) o.weight = m.weight;
@@ -334,6 +346,9 @@ async function assemble(
       },
     });
     collectorMembers.set(probeName, m.name);
+    // The kernel's link state where the device exists now; otherwise netifd's events tell
+    // (a modem's device may appear later, and simulated routers have no real devices).
+    if (!(await deviceExists(m.device)) && ubus !== null) continue;
     const link = linkSource(m.name, m.device);
     const inner = link.collect.bind(link);
     let last: boolean | undefined;

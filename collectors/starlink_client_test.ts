@@ -1,0 +1,240 @@
+import assert from "node:assert/strict";
+import { startDishSim } from "../test/dish_sim.ts";
+import {
+  DishCallError,
+  frameMessage,
+  isConnectionRefused,
+  parseGrpcWebBody,
+  StarlinkClient,
+} from "./starlink_client.ts";
+import { unknownAlertFields } from "./starlink_proto.ts";
+
+const net = { sanitizeOps: false, sanitizeResources: false };
+
+function clientFor(sim: { hostname: string; port: number; grpcWebPort: number }, timeoutMs = 1000) {
+  return new StarlinkClient({
+    host: sim.hostname,
+    port: sim.port,
+    grpcWebPort: sim.grpcWebPort,
+    timeoutMs,
+  });
+}
+
+Deno.test({
+  name: "get_status over gRPC decodes the simulator's answer",
+  ...net,
+  async fn() {
+    const sim = await startDishSim({ scenario: "thermal_throttle", clock: () => 100 });
+    const client = clientFor(sim);
+    try {
+      const answer = await client.call("get_status");
+      assert.equal(answer.transport, "grpc");
+      assert.equal(answer.apiVersion, 37);
+      const alerts = answer.body.alerts as Record<string, boolean>;
+      assert.equal(alerts.thermal_throttle, true);
+      assert.equal(sim.requests.get_status, 1);
+    } finally {
+      await sim.close();
+      client.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "a refused gRPC port falls back to gRPC-Web and stays there",
+  ...net,
+  async fn() {
+    const sim = await startDishSim({ scenario: "healthy", refuseGrpc: true, clock: () => 50 });
+    const client = clientFor(sim);
+    try {
+      const first = await client.call("get_status");
+      assert.equal(first.transport, "grpc-web");
+      assert.equal(client.transport, "grpc-web");
+      const history = await client.call("get_history");
+      assert.equal(history.transport, "grpc-web");
+      assert.equal(String(history.body.current), "50");
+      assert.equal(client.channelsCreated, 1, "gRPC was tried once, then not again");
+    } finally {
+      await sim.close();
+      client.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "PERMISSION_DENIED comes through both transports with its message",
+  ...net,
+  async fn() {
+    for (const refuseGrpc of [false, true]) {
+      const sim = await startDishSim({ scenario: "healthy", refuseGrpc, clock: () => 10 });
+      const client = clientFor(sim);
+      try {
+        await assert.rejects(client.call("get_location"), (err: unknown) => {
+          assert.ok(err instanceof DishCallError);
+          assert.equal(err.status, "PERMISSION_DENIED");
+          assert.match(err.message, /GetLocation requests are not enabled/);
+          return true;
+        });
+      } finally {
+        await sim.close();
+        client.close();
+      }
+    }
+  },
+});
+
+Deno.test({
+  name: "a hung call ends with DEADLINE_EXCEEDED and a fresh channel answers the next call",
+  ...net,
+  async fn() {
+    const sim = await startDishSim({ scenario: () => ({ hang_every: 2 }), clock: () => 10 });
+    const client = clientFor(sim, 300);
+    try {
+      await client.call("get_status"); // request 1 answered
+      await assert.rejects(client.call("get_status"), (err: unknown) => {
+        assert.ok(err instanceof DishCallError);
+        assert.equal(err.status, "DEADLINE_EXCEEDED");
+        return true;
+      });
+      const again = await client.call("get_status"); // request 3 answered
+      assert.equal(again.transport, "grpc");
+      assert.equal(client.channelsCreated, 2, "the client was recreated after the timeout");
+    } finally {
+      await sim.close();
+      client.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "a dish that hangs on every call recovers once it answers again",
+  ...net,
+  async fn() {
+    const sim = await startDishSim({ scenario: () => ({ hang_every: 1 }), clock: () => 10 });
+    const client = clientFor(sim, 200);
+    try {
+      for (let i = 0; i < 3; i++) {
+        await assert.rejects(client.call("get_status"), DishCallError);
+      }
+      sim.setScenario("healthy");
+      const answer = await client.call("get_status");
+      assert.equal(answer.transport, "grpc");
+    } finally {
+      await sim.close();
+      client.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "nothing listening: UNAVAILABLE (refused), no fallback when the web port is 0",
+  ...net,
+  async fn() {
+    const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const port = (probe.addr as Deno.NetAddr).port;
+    probe.close();
+    const client = new StarlinkClient({ host: "127.0.0.1", port, grpcWebPort: 0, timeoutMs: 1000 });
+    try {
+      await assert.rejects(client.call("get_status"), (err: unknown) => {
+        assert.ok(err instanceof DishCallError);
+        assert.equal(err.status, "UNAVAILABLE");
+        assert.ok(isConnectionRefused(err), err.message);
+        return true;
+      });
+    } finally {
+      client.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "a second call while one is in flight fails at once with BUSY",
+  ...net,
+  async fn() {
+    const sim = await startDishSim({ scenario: () => ({ hang_every: 1 }), clock: () => 10 });
+    const client = clientFor(sim, 200);
+    try {
+      const first = client.call("get_status");
+      await assert.rejects(client.call("get_status"), (err: unknown) => {
+        assert.ok(err instanceof DishCallError);
+        assert.equal(err.status, "BUSY");
+        return true;
+      });
+      await assert.rejects(first, DishCallError);
+    } finally {
+      await sim.close();
+      client.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "gRPC over a unix socket",
+  ...net,
+  async fn() {
+    const dir = await Deno.makeTempDir();
+    const path = `${dir}/dish.sock`;
+    const sim = await startDishSim({ path, scenario: "healthy", clock: () => 5 });
+    const client = new StarlinkClient({ socketPath: path, timeoutMs: 1000 });
+    try {
+      const answer = await client.call("get_device_info");
+      const info = answer.body.device_info as Record<string, unknown>;
+      assert.equal(info.hardware_version, "rev4_prod1");
+    } finally {
+      await sim.close();
+      client.close();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "unknown fields and enum values from newer firmware decode without error",
+  ...net,
+  async fn() {
+    const sim = await startDishSim({ scenario: "unknown_fields", clock: () => 62 });
+    const client = clientFor(sim);
+    try {
+      const answer = await client.call("get_status");
+      assert.equal(answer.apiVersion, 99);
+      const outage = answer.body.outage as Record<string, unknown>;
+      assert.equal(outage.cause, 15);
+      assert.ok(answer.body.alerts != null);
+    } finally {
+      await sim.close();
+      client.close();
+    }
+  },
+});
+
+Deno.test("gRPC-Web frames: data and trailers are split, truncation is an error", () => {
+  const data = frameMessage(new Uint8Array([1, 2, 3]));
+  const trailer = frameMessage(
+    new TextEncoder().encode("grpc-status: 7\r\ngrpc-message: no\r\n"),
+    0x80,
+  );
+  const body = new Uint8Array([...data, ...trailer]);
+  const frames = parseGrpcWebBody(body);
+  assert.deepEqual(frames.messages.map((m) => [...m]), [[1, 2, 3]]);
+  assert.deepEqual(frames.trailers, { "grpc-status": "7", "grpc-message": "no" });
+  assert.throws(() => parseGrpcWebBody(body.subarray(0, 6)), /ends inside a frame/);
+});
+
+Deno.test({
+  name: "alert flags newer than this build are found on the wire",
+  ...net,
+  async fn() {
+    const sim = await startDishSim({ scenario: "unknown_fields", clock: () => 12 });
+    const client = clientFor(sim);
+    try {
+      const answer = await client.call("get_status");
+      assert.deepEqual(unknownAlertFields(answer.raw), [30]);
+      sim.setScenario("thermal_throttle");
+      const plain = (await client.call("get_status")).raw;
+      assert.deepEqual(unknownAlertFields(plain), []);
+    } finally {
+      await sim.close();
+      client.close();
+    }
+  },
+});
