@@ -45,6 +45,7 @@ import {
   realClock,
   Runtime,
   type Source,
+  type TelemetrySink,
 } from "./runtime.ts";
 
 const log = getLogger(["starfail", "daemon"]);
@@ -488,6 +489,38 @@ async function assemble(
   };
 }
 
+/**
+ * The runtime's telemetry sink over the store: samples, final scores (with
+ * instant, EWMA and the state code as parts) and events. `linkUp` keeps the
+ * latest link state per member for the cellular collector.
+ */
+export function storeSink(store: TelemetryStore, linkUp?: Map<string, boolean>): TelemetrySink {
+  return {
+    sample(obs) {
+      store.addSample(obs);
+      if (obs.link_up !== undefined) linkUp?.set(obs.member, obs.link_up);
+    },
+    score(member, t, _wall, s) {
+      if (s.final === null) return;
+      store.addScore({
+        t,
+        member,
+        score: s.final,
+        parts: { instant: s.instant ?? 0, ewma: s.ewma ?? 0, state: stateCode(s.state) },
+      });
+    },
+    event(ev) {
+      store.addEvent({
+        t: ev.t,
+        type: ev.type,
+        ...(ev.member !== null ? { member: ev.member } : {}),
+        message: ev.reason,
+        data: { from: ev.from, to: ev.to },
+      });
+    },
+  };
+}
+
 function notificationFor(ev: DaemonEvent, kind: string | undefined): NotificationType | null {
   if (ev.type === "switch" && ev.from !== null) {
     if (kind === "failback") return "failback";
@@ -554,34 +587,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<DaemonHandle> {
     applier: asm.applier,
     monitor: opts.monitor,
     ...(recorder !== null ? { record: (o: Observation) => recorder.record(o) } : {}),
-    telemetry: {
-      sample(obs) {
-        store.addSample(obs);
-        if (obs.link_up !== undefined) linkUp.set(obs.member, obs.link_up);
-      },
-      score(member, t, _wall, s) {
-        if (s.final === null) return;
-        store.addScore({
-          t,
-          member,
-          score: s.final,
-          parts: {
-            instant: s.instant ?? 0,
-            ewma: s.ewma ?? 0,
-            state: stateCode(s.state),
-          },
-        });
-      },
-      event(ev) {
-        store.addEvent({
-          t: ev.t,
-          type: ev.type,
-          ...(ev.member !== null ? { member: ev.member } : {}),
-          message: ev.reason,
-          data: { from: ev.from, to: ev.to },
-        });
-      },
-    },
+    telemetry: storeSink(store, linkUp),
   });
   runtime = rt;
   rt.ingest(urgentQueue.splice(0));

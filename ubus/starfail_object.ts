@@ -14,8 +14,9 @@ import { Status, UbusError } from "./protocol.ts";
 /** The ubus path of the object. */
 export const STARFAIL_OBJECT = "starfail";
 
-/** Member health states (same names as the engine). */
-export type MemberStateName = "unknown" | "up" | "degraded" | "down" | "recovering";
+import type { MemberStateName } from "../engine/state.ts";
+/** Member health states: the engine's. */
+export type { MemberStateName };
 
 /** One metric's contribution to a member's instant score. */
 export interface ScoreTermResult {
