@@ -283,16 +283,21 @@ async function assemble(
 
   // 2. Facts from netifd and the routing table.
   const dishDev = await dishDevice(run, cfg.starlink.host);
+  // Interfaces netifd knows (or could not say it does not know): only these are watched
+  // through netifd. For any other, netifd answers NOT_FOUND, which must not read as "down".
+  const netifdIfaces = new Set<string>();
   for (const c of candidates) {
     if (ubus !== null) {
       try {
         const st = await fetchInterfaceStatus(ubus, c.iface, { timeoutMs: 2000 });
         if (st !== null) {
+          netifdIfaces.add(c.iface);
           c.device ??= st.l3_device ?? st.device;
           if (st.proto !== undefined) c.proto = st.proto;
           c.ipv4 = st.ipv4.map((a) => a.split("/")[0]);
         }
       } catch (err) {
+        netifdIfaces.add(c.iface);
         log.debug("netifd status unavailable", { iface: c.iface, error: String(err) });
       }
     }
@@ -367,13 +372,22 @@ async function assemble(
   }
 
   let netifd: NetifdCollector | null = null;
+  const watched = members.filter((m) => netifdIfaces.has(m.iface));
+  if (ubus !== null) {
+    for (const m of members.filter((x) => !netifdIfaces.has(x.iface))) {
+      log.info("Not a netifd interface; its link state comes from the kernel and probes", {
+        member: m.name,
+        iface: m.iface,
+      });
+    }
+  }
   if (ubus !== null && prevNetifd !== null) {
     netifd = prevNetifd;
-    netifd.setMembers(members.map((m) => ({ member: m.name, iface: m.iface })));
+    netifd.setMembers(watched.map((m) => ({ member: m.name, iface: m.iface })));
   } else if (ubus !== null) {
     netifd = new NetifdCollector({
       ubus,
-      members: members.map((m) => ({ member: m.name, iface: m.iface })),
+      members: watched.map((m) => ({ member: m.name, iface: m.iface })),
       clock: () => clock.now(),
       onObservation: urgent,
     });

@@ -96,6 +96,15 @@ export interface EngineConfig {
   wifi_snr_ok_db?: number;
   /** Wi-Fi SNR at or below which the sub-score is 0. */
   wifi_snr_bad_db?: number;
+  /**
+   * Ride-through: a primary down only because of a dish outage that the dish
+   * itself expects to end within this many seconds (its
+   * `seconds_to_first_nonempty_slot`) is kept instead of being left, for at
+   * most the predicted time plus this many seconds. Leaving costs two
+   * switches (out and back), each resetting the flows that move, which
+   * outweighs a few seconds of outage. 0 turns it off.
+   */
+  ride_through_s?: number;
 }
 
 /** Defaults: the UCI defaults of docs/design.md plus the engine-only curve options. */
@@ -141,6 +150,7 @@ export const DEFAULT_ENGINE_CONFIG: Readonly<Required<EngineConfig>> = Object.fr
   sinr_bad_db: 0,
   wifi_snr_ok_db: 25,
   wifi_snr_bad_db: 5,
+  ride_through_s: 5,
 });
 
 /**

@@ -130,6 +130,7 @@ export function createEngine(
     last_switch_t: null,
     override: null,
     challenger: null,
+    ride: null,
     decisions: [],
     events: [],
     ticks: 0,
@@ -286,6 +287,9 @@ export function tick(state: EngineState, t: number, config: EngineConfig): TickR
       }
     }
   }
+  const before = state.members.find((m) => m.spec.name === state.primary);
+  const wentDown = cur !== undefined && before !== undefined && cur.state === "down" &&
+    before.state !== "down" && before.state !== "unknown";
   const sel = selectPrimary({
     members,
     primary: state.primary,
@@ -294,6 +298,8 @@ export function tick(state: EngineState, t: number, config: EngineConfig): TickR
     challenger: state.challenger,
     firing,
     now,
+    ride: state.ride ?? null,
+    primaryUsableBefore: wentDown ? before.usable_since : null,
   }, config);
   if (firing !== null && sel.firingConsumed && cur !== undefined) {
     const i = members.indexOf(cur);
@@ -333,6 +339,7 @@ export function tick(state: EngineState, t: number, config: EngineConfig): TickR
     members,
     override,
     challenger: sel.challenger,
+    ride: sel.ride ?? null,
     primary: sel.primary,
     primary_since: changed ? now : state.primary_since,
     primary_reason: changed ? sel.reason : state.primary_reason,

@@ -1,13 +1,16 @@
 /**
  * Replaying a trace through the engine in virtual time: ticks every
  * `poll_interval_ms`, feeding each observation before the first tick at or
- * after its time. Pure and deterministic.
+ * after its time. Like the daemon (daemon/daemon.ts ticks at once when a
+ * member's link goes down), an observation `link_up: false` for a member
+ * whose link was not already down runs an extra tick at its own time.
+ * Pure and deterministic.
  *
  * @module
  */
 
 import type { EngineConfig } from "./config.ts";
-import { createEngine, observe, tick } from "./engine.ts";
+import { createEngine, observe, tick, type TickResult } from "./engine.ts";
 import type { DecisionKind, EngineEvent, EngineState } from "./state.ts";
 import type { Trace } from "./trace.ts";
 
@@ -88,11 +91,9 @@ export function replay(trace: Trace, config: EngineConfig, opts: ReplayOptions =
   let i = 0;
   let ticks = 0;
   let lastT = t0;
-  for (let k = 0;; k++) {
-    const t = t0 + k * step;
-    while (i < obs.length && obs[i].t <= t) state = observe(state, obs[i++]);
+  const runTick = (t: number): TickResult => {
     const prev = state.primary;
-    if (prev !== null && k > 0) primaryS[prev] = (primaryS[prev] ?? 0) + (t - lastT);
+    if (prev !== null && ticks > 0) primaryS[prev] = (primaryS[prev] ?? 0) + (t - lastT);
     const r = tick(state, t, config);
     state = r.state;
     ticks++;
@@ -115,6 +116,17 @@ export function replay(trace: Trace, config: EngineConfig, opts: ReplayOptions =
       });
       if (r.decision.from !== null) byKind[r.decision.kind] = (byKind[r.decision.kind] ?? 0) + 1;
     }
+    return r;
+  };
+  for (let k = 0;; k++) {
+    const t = t0 + k * step;
+    while (i < obs.length && obs[i].t <= t) {
+      const o = obs[i++];
+      const linkDrop = o.link_up === false && o.t > lastT && linkWasUp(state, o.member);
+      state = observe(state, o);
+      if (linkDrop && ticks > 0) runTick(o.t);
+    }
+    runTick(t);
     if (t >= tEnd) break;
   }
   for (const k of Object.keys(primaryS)) primaryS[k] = round3(primaryS[k]);
@@ -133,6 +145,12 @@ export function replay(trace: Trace, config: EngineConfig, opts: ReplayOptions =
     },
     state,
   };
+}
+
+/** Whether `member`'s last reported link state is not "down" (unknown counts as up). */
+function linkWasUp(state: EngineState, member: string): boolean {
+  const m = state.members.find((x) => x.spec.name === member);
+  return m !== undefined && m.fields.link_up?.v !== false;
 }
 
 function round3(v: number): number {

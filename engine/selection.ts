@@ -3,7 +3,9 @@
  * 1. a manual override in force wins;
  * 2. with no primary yet, the best usable member is chosen at once;
  * 3. a primary that is down is left at once (cooldown does not apply) for the
- *    best usable member, preferring healthy, warmed-up, risk-free ones;
+ *    best usable member, preferring healthy, warmed-up, risk-free ones —
+ *    unless it is riding through a short outage the dish predicted
+ *    (`ride_through_s`, see {@linkcode startRideThrough});
  * 4. a predictive rule firing on the primary leaves it for a healthy member
  *    (after the cooldown);
  * 5. otherwise a member that beats the primary's final score by
@@ -14,9 +16,10 @@
  * @module
  */
 
-import type { EngineConfig } from "./config.ts";
+import { DEFAULT_ENGINE_CONFIG, type EngineConfig } from "./config.ts";
+import { freshBool, freshNumber, freshString } from "./fields.ts";
 import { stabilityHoldS } from "./member_state.ts";
-import type { DecisionKind, MemberRuntime, Override } from "./state.ts";
+import type { DecisionKind, MemberRuntime, Override, RideThrough } from "./state.ts";
 
 /** Inputs of one selection. */
 export interface SelectionInput {
@@ -34,6 +37,14 @@ export interface SelectionInput {
   firing: { rule: string; reason: string } | null;
   /** Tick time. */
   now: number;
+  /** Ride-through in progress (omitted: none). */
+  ride?: RideThrough | null;
+  /**
+   * When the primary went down at this tick: since when it had been usable
+   * before (null otherwise). Only such a fresh, isolated failure may start a
+   * ride-through.
+   */
+  primaryUsableBefore?: number | null;
 }
 
 /** Outcome of one selection. */
@@ -48,6 +59,8 @@ export interface Selection {
   challenger: { member: string; since: number } | null;
   /** Whether the firing predictive rule was consumed (acted on or found no alternative). */
   firingConsumed: boolean;
+  /** Ride-through to remember (null when none). */
+  ride?: RideThrough | null;
 }
 
 /**
@@ -140,6 +153,21 @@ export function selectPrimary(input: SelectionInput, cfg: EngineConfig): Selecti
     if (pick === undefined) {
       return hold(`${cur.spec.name} is down (${cur.reason}) and no other member is usable`, null);
     }
+    const ride = continueRideThrough(cur, input.ride ?? null, now, cfg) ??
+      (cur.state === "down" && input.primaryUsableBefore != null
+        ? startRideThrough(cur, input.primaryUsableBefore, now, cfg)
+        : null);
+    if (ride !== null) {
+      return {
+        ...hold(
+          `riding through: ${ride.reason}; keeping ${cur.spec.name} until t=${
+            Math.round(ride.until * 10) / 10
+          } at the latest (${pick.spec.name} stands by)`,
+          null,
+        ),
+        ride,
+      };
+    }
     return {
       primary: pick.spec.name,
       kind: "hard",
@@ -200,4 +228,59 @@ export function selectPrimary(input: SelectionInput, cfg: EngineConfig): Selecti
     challenger: null,
     firingConsumed: false,
   };
+}
+
+/**
+ * Starts a ride-through for the primary `m` that went down at `now` after
+ * being usable since `usableBefore`: only when it had been usable for at
+ * least `restore_min_duration_s` (an isolated failure, not a flapping link),
+ * its link is not down, the dish reports an outage, and the dish expects its
+ * next satellite slot within `ride_through_s` seconds
+ * (`seconds_to_first_nonempty_slot`). The ride lasts at most the predicted
+ * time plus `ride_through_s` (probe rounds need a few seconds to show the
+ * link works again). Returns null when no ride-through applies.
+ */
+export function startRideThrough(
+  m: MemberRuntime,
+  usableBefore: number,
+  now: number,
+  cfg: EngineConfig,
+): RideThrough | null {
+  const limit = cfg.ride_through_s ?? DEFAULT_ENGINE_CONFIG.ride_through_s;
+  if (limit <= 0 || now - usableBefore < cfg.restore_min_duration_s) return null;
+  const stale = cfg.stale_after_s;
+  if (freshBool(m, "link_up", now, stale) === false) return null;
+  const cause = freshString(m, "outage_cause", now, stale);
+  const slot = freshNumber(m, "seconds_to_first_nonempty_slot", now, stale);
+  if (cause === undefined || slot === undefined || slot <= 0 || slot > limit) return null;
+  return {
+    member: m.spec.name,
+    since: now,
+    until: now + slot + limit,
+    reason: `dish reports outage ${cause} and expects a satellite slot in ${
+      Math.round(slot * 10) / 10
+    } s (≤ ${limit} s: a switch out and back costs more)`,
+  };
+}
+
+/**
+ * Continues `ride` for the primary `m` at `now`, or returns null when it
+ * ends: another member, the deadline passed, the link went down, or the dish
+ * now predicts the outage lasting past the deadline.
+ */
+export function continueRideThrough(
+  m: MemberRuntime,
+  ride: RideThrough | null,
+  now: number,
+  cfg: EngineConfig,
+): RideThrough | null {
+  if (ride === null || ride.member !== m.spec.name || now >= ride.until) return null;
+  const stale = cfg.stale_after_s;
+  if (freshBool(m, "link_up", now, stale) === false) return null;
+  const cause = freshString(m, "outage_cause", now, stale);
+  const slot = freshNumber(m, "seconds_to_first_nonempty_slot", now, stale);
+  if (cause !== undefined && (slot === undefined || slot <= 0 || now + slot > ride.until)) {
+    return null;
+  }
+  return ride;
 }

@@ -127,6 +127,18 @@ export interface EngineEvent {
   reason: string;
 }
 
+/** A ride-through of a short, dish-predicted outage of the primary. */
+export interface RideThrough {
+  /** The primary being kept. */
+  member: string;
+  /** When the ride-through began. */
+  since: number;
+  /** When it ends at the latest (the member is left then if still down). */
+  until: number;
+  /** Why (the dish's outage cause and predicted slot). */
+  reason: string;
+}
+
 /** A manual override in force. */
 export interface Override {
   /** Member forced to be primary. */
@@ -155,6 +167,12 @@ export interface EngineState {
   override: Override | null;
   /** A member beating the primary by the margin, and since when. */
   challenger: { member: string; since: number } | null;
+  /**
+   * A ride-through in progress: the primary `member` is down from a dish
+   * outage predicted to be short and is kept until `until` (see
+   * `ride_through_s`). Absent or null when none.
+   */
+  ride?: RideThrough | null;
   /** Recent primary changes, newest last (bounded by `max_events`). */
   decisions: Decision[];
   /** Recent events, newest last (bounded by `max_events`). */

@@ -31,13 +31,24 @@ export const DISH_NET = ["192.168.100.1:9200", "192.168.100.1:9201"];
 export const NOTIFY_NET = ["api.pushover.net:443"];
 
 /** Router tools starfail runs, and nothing else. */
-export const RUN_TOOLS = ["ping", "ip", "uci", "mwan3", "mmcli", "uqmi", "gsmctl", "conntrack"];
+export const RUN_TOOLS = [
+  "ping",
+  "ip",
+  "uci",
+  "mwan3",
+  "iwinfo",
+  "mmcli",
+  "uqmi",
+  "gsmctl",
+  "conntrack",
+];
 
 /** Files and sockets starfail reads. */
 export const READ_PATHS = [
   "/etc/config/starfail",
   "/var/run/ubus/ubus.sock",
   "/var/run/ubus.sock",
+  "/sys/class/net",
   "/tmp/starfail",
 ];
 
@@ -95,7 +106,6 @@ export interface CompileOptions {
  * ```
  */
 export function compileArgs(target: TargetName, opts: CompileOptions): string[] {
-  const net = [...DISH_NET, ...NOTIFY_NET, ...(opts.extraNet ?? [])];
   return [
     "compile",
     "--no-prompt",
@@ -114,13 +124,24 @@ export function compileArgs(target: TargetName, opts: CompileOptions): string[] 
     "node_modules/.bin",
     "--exclude",
     "node_modules/fast-check",
+    ...permissionFlags(opts.extraNet),
+    `--v8-flags=${V8_FLAGS}`,
+    "main.ts",
+  ];
+}
+
+/**
+ * The permission flags baked into the binary; `deno run` with exactly these
+ * behaves like the compiled binary as far as permissions go (the tests use it).
+ */
+export function permissionFlags(extraNet: string[] = []): string[] {
+  const net = [...DISH_NET, ...NOTIFY_NET, ...extraNet];
+  return [
     `--allow-net=${net.join(",")}`,
     `--allow-run=${RUN_TOOLS.join(",")}`,
     `--allow-read=${READ_PATHS.join(",")}`,
     `--allow-write=${WRITE_PATHS.join(",")}`,
     `--allow-env=${ENV_NAMES.join(",")}`,
-    `--v8-flags=${V8_FLAGS}`,
-    "main.ts",
   ];
 }
 

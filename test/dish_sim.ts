@@ -8,7 +8,9 @@
  * Standalone:
  * `deno run -A test/dish_sim.ts --listen 192.168.100.1:9200 --scenario obstructed`
  * prints one JSON line `{"grpc":"HOST:PORT","grpcWeb":"HOST:PORT"}` when ready
- * and serves until SIGINT/SIGTERM.
+ * and serves until SIGINT/SIGTERM. With `--scenario-file PATH` it re-reads
+ * PATH every second and switches to the scenario named there (end-to-end
+ * tests change the dish's behaviour this way without restarting it).
  *
  * @module
  */
@@ -168,6 +170,15 @@ export const SCENARIOS: Readonly<Record<string, Scenario>> = {
   },
   schedule_gap(): DishState {
     return { seconds_to_first_nonempty_slot: 12.5 };
+  },
+  /** A steady outage from the first second on: OBSTRUCTED, obstructed now, total loss. */
+  outage_now(): DishState {
+    return {
+      outage_cause: "OBSTRUCTED",
+      currently_obstructed: true,
+      fraction_obstructed: 0.08,
+      drop_rate: 1,
+    };
   },
   ...Object.fromEntries(
     OUTAGE_CAUSES.map((cause) => [`outage_${cause.toLowerCase()}`, outageEvery(cause)]),
@@ -654,6 +665,61 @@ export async function startDishSim(options: DishSimOptions = {}): Promise<DishSi
   };
 }
 
+/** Follows a scenario file; see {@linkcode followScenarioFile}. */
+export interface ScenarioFileFollower {
+  /** Reads the file now and applies a changed name; resolves to the scenario in force. */
+  poll(): Promise<string>;
+}
+
+/**
+ * Lets another process change a running simulator's scenario: the file holds
+ * one scenario name; {@linkcode ScenarioFileFollower.poll} reads it and calls
+ * `setScenario` when the name changed. A missing or empty file, or an unknown
+ * name (reported once on stderr), keeps the scenario in force. Writers should
+ * replace the file atomically (temp file + rename).
+ *
+ * @example
+ * ```ts
+ * const follower = followScenarioFile("/tmp/scenario", sim, "healthy");
+ * setInterval(() => void follower.poll(), 1000);
+ * ```
+ */
+export function followScenarioFile(
+  path: string,
+  sim: Pick<DishSim, "setScenario">,
+  initial: string,
+): ScenarioFileFollower {
+  let current = initial;
+  let rejected = "";
+  return {
+    async poll() {
+      let name: string;
+      try {
+        name = (await Deno.readTextFile(path)).trim();
+      } catch (err) {
+        if (err instanceof Deno.errors.NotFound) return current;
+        throw err;
+      }
+      if (name === "" || name === current) return current;
+      if (SCENARIOS[name] === undefined) {
+        if (name !== rejected) {
+          console.error(
+            `dish_sim: ${path}: unknown scenario "${name}"; keeping "${current}" (expected one of ${
+              Object.keys(SCENARIOS).join(", ")
+            })`,
+          );
+        }
+        rejected = name;
+        return current;
+      }
+      sim.setScenario(name);
+      current = name;
+      rejected = "";
+      return current;
+    },
+  };
+}
+
 /** The payload of the single oneof field in an encoded `Response { dish_get_status }`. */
 function encodeResponseField(encoded: Uint8Array): Uint8Array {
   // Layout: tag(2004, LEN) varint length, payload. Skip the tag varint, read the length.
@@ -704,6 +770,7 @@ async function main(args: string[]): Promise<number> {
       "web-port": { type: "string" },
       socket: { type: "string" },
       scenario: { type: "string", default: "healthy" },
+      "scenario-file": { type: "string" },
       "refuse-grpc": { type: "boolean", default: false },
       "advance-per-status": { type: "string" },
       "start-at": { type: "string" },
@@ -716,6 +783,7 @@ async function main(args: string[]): Promise<number> {
     console.log(
       "Usage: deno run -A test/dish_sim.ts [--listen HOST:PORT] [--web-port N] [--socket PATH]\n" +
         "         [--scenario NAME] [--refuse-grpc] [--advance-per-status S] [--start-at S]\n" +
+        "         [--scenario-file PATH]   switch to the scenario named in PATH (read every second)\n" +
         "         [--supervise]   restart the simulator if it dies (use with a fixed port)\n" +
         `Scenarios: ${Object.keys(SCENARIOS).join(", ")}`,
     );
@@ -738,6 +806,15 @@ async function main(args: string[]): Promise<number> {
       : undefined,
     startAt: values["start-at"] != null ? Number(values["start-at"]) : undefined,
   });
+  const scenarioFile = values["scenario-file"];
+  let follow: ReturnType<typeof setInterval> | undefined;
+  if (scenarioFile !== undefined) {
+    const follower = followScenarioFile(scenarioFile, sim, values.scenario!);
+    await follower.poll();
+    follow = setInterval(() => {
+      follower.poll().catch((err) => console.error(`dish_sim: ${scenarioFile}: ${err}`));
+    }, 1000);
+  }
   console.log(JSON.stringify({
     grpc: values.socket ? `unix:${values.socket}` : `${formatHost(hostname)}:${sim.port}`,
     grpcWeb: sim.grpcWebPort ? `${formatHost(hostname)}:${sim.grpcWebPort}` : null,
@@ -748,6 +825,7 @@ async function main(args: string[]): Promise<number> {
   Deno.addSignalListener("SIGINT", () => stop.resolve());
   Deno.addSignalListener("SIGTERM", () => stop.resolve());
   await stop.promise;
+  clearInterval(follow);
   await sim.close();
   return 0;
 }

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { SCENARIOS, scriptScenario, startDishSim } from "./dish_sim.ts";
+import { followScenarioFile, SCENARIOS, scriptScenario, startDishSim } from "./dish_sim.ts";
 import { StarlinkClient } from "../collectors/starlink_client.ts";
 
 const net = { sanitizeOps: false, sanitizeResources: false };
@@ -80,6 +80,53 @@ Deno.test({
       const status = await proc.status;
       await proc.stdout.cancel().catch(() => undefined);
       assert.equal(status.code, 0);
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "scenario file: a new name switches the running simulator; empty, missing or unknown keep it",
+  ...net,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "dish_sim_test" });
+    const file = `${dir}/scenario`;
+    let second = 3;
+    const sim = await startDishSim({ clock: () => second, grpcWebPort: -1 });
+    const client = new StarlinkClient({ host: "127.0.0.1", port: sim.port, timeoutMs: 2000 });
+    const errors: unknown[] = [];
+    const realError = console.error;
+    console.error = (...args: unknown[]) => errors.push(args.join(" "));
+    try {
+      const follower = followScenarioFile(file, sim, "healthy");
+      const cause = async () => {
+        const outage = (await client.call("get_status")).body.outage as { cause?: number } | null;
+        return outage?.cause ?? "none";
+      };
+      assert.equal(await follower.poll(), "healthy", "missing file");
+      assert.equal(await cause(), "none");
+
+      await Deno.writeTextFile(file, "outage_now\n");
+      assert.equal(await follower.poll(), "outage_now");
+      assert.equal(await cause(), 6, "outage cause OBSTRUCTED (enum value 6)");
+
+      await Deno.writeTextFile(file, "");
+      assert.equal(await follower.poll(), "outage_now", "empty file");
+      await Deno.writeTextFile(file, "no_such_scenario");
+      assert.equal(await follower.poll(), "outage_now", "unknown name");
+      assert.equal(await follower.poll(), "outage_now");
+      assert.equal(errors.length, 1, "an unknown name is reported once");
+      assert.match(String(errors[0]), /unknown scenario "no_such_scenario"/);
+
+      second = 4;
+      await Deno.writeTextFile(file, "healthy");
+      assert.equal(await follower.poll(), "healthy");
+      assert.equal(await cause(), "none");
+    } finally {
+      console.error = realError;
+      client.close();
+      await sim.close();
+      await Deno.remove(dir, { recursive: true });
     }
   },
 });
