@@ -15,30 +15,12 @@ import { Status, UbusError } from "./protocol.ts";
 export const STARFAIL_OBJECT = "starfail";
 
 import type { MemberStateName } from "../engine/state.ts";
+import type { ScoreTerm } from "../engine/scoring.ts";
 /** Member health states: the engine's. */
 export type { MemberStateName };
 
-/** One metric's contribution to a member's instant score. */
-export interface ScoreTermResult {
-  /** Metric name: `latency`, `loss`, `jitter`, `obstruction`, `rsrp`, `sinr`, `wifi_snr`. */
-  metric: string;
-  /** Measured value, null when missing or stale. */
-  value: number | null;
-  /** Unit of `value` (`ms`, `%`, `dBm`, `dB`). */
-  unit: string;
-  /** Value at or better than which the sub-score is 100. */
-  ok: number;
-  /** Value at or worse than which the sub-score is 0. */
-  bad: number;
-  /** Sub-score 0–100. */
-  sub_score: number;
-  /** Configured weight. */
-  weight: number;
-  /** Points subtracted from 100. */
-  penalty: number;
-  /** Why the term looks the way it does. */
-  note: string;
-}
+/** One metric's contribution to a member's instant score: the engine's `ScoreTerm`. */
+export type ScoreTermResult = ScoreTerm;
 
 /** A member's scores with their explanation. */
 export interface ScoreResult {
