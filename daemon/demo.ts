@@ -19,12 +19,9 @@
  */
 
 import { getLogger } from "@logtape/logtape";
-import { startBroker } from "../ubus/broker.ts";
 import { type DishState, startDishSim } from "../test/dish_sim.ts";
-import { RouterSim } from "../test/ubus_sims.ts";
-import { createFakeRouter } from "../test/fakebin/fake_router.ts";
-import { startDaemon, type ToolRunner } from "./daemon.ts";
-import { runCommand } from "../collectors/exec.ts";
+import { DEVICES, simRouterConfig, startSimRouter } from "../test/sim_router.ts";
+import { startDaemon } from "./daemon.ts";
 import type { LogHandle } from "../telemetry/log.ts";
 
 const log = getLogger(["starfail", "demo"]);
@@ -69,91 +66,6 @@ export interface DemoSummary {
   metrics: Record<string, string>;
 }
 
-const MEMBERS = { starlink: "wan_m1_w3", cellular: "wwan_m2_w2", wifi: "wifi_m3_w1" };
-const DEVICES = { starlink: "demo-sl0", cellular: "demo-cell0", wifi: "demo-wifi0" };
-
-function mwan3Config(): string {
-  return `
-config globals 'globals'
-	option mmx_mask '0x3F00'
-
-config interface 'wan'
-	option enabled '1'
-	list track_ip '1.1.1.1'
-
-config interface 'wwan'
-	option enabled '1'
-	list track_ip '1.0.0.1'
-
-config interface 'wifi'
-	option enabled '1'
-	list track_ip '9.9.9.9'
-
-config member '${MEMBERS.starlink}'
-	option interface 'wan'
-	option metric '1'
-	option weight '3'
-
-config member '${MEMBERS.cellular}'
-	option interface 'wwan'
-	option metric '2'
-	option weight '2'
-
-config member '${MEMBERS.wifi}'
-	option interface 'wifi'
-	option metric '3'
-	option weight '1'
-
-config policy 'starlink_cell'
-	list use_member '${MEMBERS.starlink}'
-	list use_member '${MEMBERS.cellular}'
-	list use_member '${MEMBERS.wifi}'
-	option last_resort 'unreachable'
-
-config rule 'default_rule_v4'
-	option dest_ip '0.0.0.0/0'
-	option use_policy 'starlink_cell'
-	option family 'ipv4'
-`;
-}
-
-function starfailConfig(dishPort: number, webPort: number): string {
-  return `# Written by 'starfail demo' for its simulated router.
-config starfail 'main'
-	option use_mwan3 '1'
-	option poll_interval_ms '1000'
-	option min_uptime_s '5'
-	option cooldown_s '10'
-	option fail_min_duration_s '4'
-	option restore_min_duration_s '8'
-	option history_window_s '60'
-
-config starfail 'starlink'
-	option host '127.0.0.1'
-	option port '${dishPort}'
-	option grpc_web_port '${webPort}'
-	option poll_interval_ms '1000'
-	option timeout_ms '1500'
-
-config member '${MEMBERS.starlink}'
-	option class 'starlink'
-	option probe_interval_s '1'
-	list probe_target '192.0.2.1'
-
-config member '${MEMBERS.cellular}'
-	option class 'cellular'
-	option metered '1'
-	option probe_interval_s '2'
-	option metered_probe_interval_s '2'
-	list probe_target '192.0.2.1'
-
-config member '${MEMBERS.wifi}'
-	option class 'wifi'
-	option probe_interval_s '2'
-	list probe_target '192.0.2.1'
-`;
-}
-
 /** The story's timetable for a given length. */
 export function storyTimes(
   durationS: number,
@@ -174,77 +86,11 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoSummary> {
   const durationS = Math.min(600, Math.max(30, opts.durationS ?? 60));
   const times = storyTimes(durationS);
   const dir = await Deno.makeTempDir({ prefix: "starfail_demo_" });
-  const netDir = `${dir}/net`;
-  await Deno.mkdir(netDir);
   const t0 = performance.now() / 1000;
   const elapsed = () => performance.now() / 1000 - t0;
 
-  const setPing = (dev: string, state: Record<string, unknown>) =>
-    Deno.writeTextFile(`${netDir}/${dev}.json`, JSON.stringify(state));
-  await setPing(DEVICES.starlink, { latency_ms: 38, loss_pct: 0, jitter_ms: 4 });
-  await setPing(DEVICES.cellular, { latency_ms: 62, loss_pct: 0, jitter_ms: 8 });
-  await setPing(DEVICES.wifi, { latency_ms: 30, loss_pct: 0, jitter_ms: 3 });
-
-  // The fake tools, called by name exactly as on a router; their files come through the
-  // environment of each call (the process environment stays untouched).
-  const mwan3File = `${dir}/mwan3.uci`;
-  await Deno.writeTextFile(mwan3File, mwan3Config());
-  const router = await createFakeRouter({
-    mwan3Config: mwan3File,
-    online: ["wan", "wwan", "wifi"],
-  });
-  const fakebin = new URL("../test/fakebin/", import.meta.url).pathname;
-  const fakes: Record<string, string> = {
-    uci: `${fakebin}uci`,
-    mwan3: `${fakebin}mwan3`,
-    ping: `${fakebin}ping`,
-  };
-  const toolEnv = { ...router.env, FAKE_NET_DIR: netDir };
-  const run: ToolRunner = (cmd, args, o) =>
-    runCommand(fakes[cmd] ?? cmd, args, { ...o, env: { ...o.env, ...toolEnv } });
-
-  const socket = `${dir}/ubus.sock`;
-  const broker = await startBroker({ path: socket });
-  const sim = new RouterSim({
-    socket,
-    interfaces: [
-      {
-        name: "wan",
-        proto: "dhcp",
-        l3_device: DEVICES.starlink,
-        address: "100.64.0.2",
-        gateway: "100.64.0.1",
-      },
-      {
-        name: "wwan",
-        proto: "qmi",
-        l3_device: DEVICES.cellular,
-        address: "10.64.12.7",
-        gateway: "10.64.12.1",
-      },
-      {
-        name: "wifi",
-        proto: "dhcp",
-        l3_device: DEVICES.wifi,
-        address: "192.0.2.77",
-        gateway: "192.0.2.1",
-      },
-    ],
-    wifi: [{ device: DEVICES.wifi, ssid: "Marina-Guest", signal: -67, noise: -95, bitrate: 65000 }],
-    cellular: {
-      net_mode: "LTE",
-      rssi: -67,
-      rsrp: -94,
-      rsrq: -10,
-      sinr: 12,
-      operator: "Telia",
-      reg_stat_str: "Registered, home",
-    },
-    // mwan3's runtime state comes from the fake `mwan3 status`, which follows the fake uci files.
-    mwan3: false,
-  });
-  await sim.start();
-
+  const router = await startSimRouter({ dir });
+  const { setPing, socket, run } = router;
   // The dish: healthy, then an obstruction building up, an outage, then clear sky.
   const dishState = (second: number): DishState => {
     const t = second;
@@ -271,7 +117,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoSummary> {
   };
   const dish = await startDishSim({ hostname: "127.0.0.1", scenario: dishState, clock: elapsed });
   const cfgPath = `${dir}/starfail`;
-  await Deno.writeTextFile(cfgPath, starfailConfig(dish.port, dish.grpcWebPort));
+  await Deno.writeTextFile(cfgPath, simRouterConfig(dish.port, dish.grpcWebPort));
 
   const handle = await startDaemon({
     configPath: cfgPath,
@@ -317,21 +163,10 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoSummary> {
   } finally {
     await handle.stop();
     await dish.close();
-    await sim.stop();
-    await broker.close();
   }
-  const calls = (await router.calls()).map((c) => c.join(" "));
-  const metrics: Record<string, string> = {};
-  const shown = await new Deno.Command(router.uciCommand, {
-    args: ["-q", "show", "mwan3"],
-    env: router.env,
-    stdout: "piped",
-  }).output();
-  for (const line of new TextDecoder().decode(shown.stdout).split("\n")) {
-    const m = /^mwan3\.([^.]+)\.metric='?(\d+)'?$/.exec(line);
-    if (m) metrics[m[1]] = m[2];
-  }
-  await router.cleanup();
+  const calls = await router.mwan3Calls();
+  const metrics = await router.metrics();
+  await router.stop();
   await Deno.remove(dir, { recursive: true });
   return {
     duration_s: durationS,
