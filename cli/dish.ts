@@ -6,6 +6,7 @@
  * @module
  */
 
+import { configPathFromEnv, loadConfig } from "../config/mod.ts";
 import { CliError, type CommandSpec, EXIT, numberFlag, parseCommand, UsageError } from "./args.ts";
 import { type DishAnswer, DishCallError, StarlinkClient } from "../collectors/starlink_client.ts";
 import { type JsonValue, responseToJson } from "../collectors/starlink_json.ts";
@@ -33,12 +34,14 @@ export const spec: CommandSpec = {
   options: {
     dish: { type: "string" },
     "web-port": { type: "string" },
+    config: { type: "string" },
     json: { type: "boolean" },
     timeout: { type: "string" },
   },
   optionHelp: {
-    dish: "dish gRPC address (default 192.168.100.1:9200)",
-    "web-port": "gRPC-Web fallback port (default 9201; 0 = none)",
+    dish: "dish gRPC address (default: the config's starlink host:port, else 192.168.100.1:9200)",
+    "web-port": "gRPC-Web fallback port (default: the config's grpc_web_port, else 9201; 0 = none)",
+    config: "config file to take the dish address from (default /etc/config/starfail)",
     json: "print the response as grpcurl does",
     timeout: "seconds to wait for the answer (default 5)",
   },
@@ -177,6 +180,23 @@ export function summarize(kind: DishRequestKind, answer: DishAnswer): string {
   return lines.join("\n");
 }
 
+/**
+ * The dish address from the config: an explicit `--config` must load (its
+ * problems are reported, exit 78); the default file may be missing or broken,
+ * in which case the factory address is used.
+ */
+async function dishFromConfig(
+  explicit: string | undefined,
+): Promise<{ host: string; port: number; grpc_web_port: number }> {
+  const fallback = { host: "192.168.100.1", port: 9200, grpc_web_port: 9201 };
+  if (explicit !== undefined) return (await loadConfig(explicit)).config.starlink;
+  try {
+    return (await loadConfig(configPathFromEnv())).config.starlink;
+  } catch {
+    return fallback;
+  }
+}
+
 /** Runs `starfail dish …`. */
 export async function run(argv: string[]): Promise<number> {
   const parsed = parseCommand(spec, argv);
@@ -189,7 +209,9 @@ export async function run(argv: string[]): Promise<number> {
       spec.usage,
     );
   }
-  const dishFlag = (parsed.values.dish as string | undefined) ?? "192.168.100.1:9200";
+  const configured = await dishFromConfig(parsed.values.config as string | undefined);
+  const dishFlag = (parsed.values.dish as string | undefined) ??
+    `${configured.host}:${configured.port}`;
   const address = parseDishAddress(dishFlag);
   if (address === undefined) {
     throw new UsageError(`starfail dish: --dish '${dishFlag}': expected HOST:PORT`, spec.usage);
@@ -198,7 +220,7 @@ export async function run(argv: string[]): Promise<number> {
   const webPort = numberFlag(spec, parsed.values, "web-port", {
     min: 0,
     max: 65535,
-    fallback: 9201,
+    fallback: configured.grpc_web_port,
     integer: true,
   });
   const client = new StarlinkClient({

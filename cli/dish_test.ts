@@ -135,3 +135,29 @@ Deno.test("starfail dish: bad request names and addresses are usage errors", asy
   await assert.rejects(run(["status", "--dish", "a:b:c"]), UsageError);
   await assert.rejects(run(["status", "--timeout", "0"]), UsageError);
 });
+
+Deno.test({
+  name: "starfail dish takes the dish address from the config when --dish is not given",
+  ...net,
+  async fn() {
+    const sim = await startDishSim({ scenario: "healthy", clock: () => 10 });
+    const cfg = await Deno.makeTempFile({ suffix: ".uci" });
+    try {
+      await Deno.writeTextFile(
+        cfg,
+        `config starfail 'starlink'\n\toption host '127.0.0.1'\n\toption port '${sim.port}'\n\toption grpc_web_port '${sim.grpcWebPort}'\n`,
+      );
+      const { code, out } = await capture(() => run(["status", "--json", "--config", cfg]));
+      assert.equal(code, EXIT.OK);
+      assert.equal(JSON.parse(out).apiVersion, "37");
+      await Deno.writeTextFile(cfg, "config starfail 'starlink'\n\toption port 'x'\n");
+      await assert.rejects(
+        () => run(["status", "--config", cfg]),
+        (e: Error) => e.name === "ConfigError",
+      );
+    } finally {
+      await sim.close();
+      await Deno.remove(cfg);
+    }
+  },
+});
