@@ -6,6 +6,8 @@
  * @module
  */
 
+import { parseMwan3Runtime } from "../collectors/mwan3_status.ts";
+
 /** One interface's runtime state. */
 export interface Mwan3InterfaceStatus {
   /** `online`, `offline`, `connecting`, `disconnecting`, `disabled`, `unknown`, `error`, `standby` (RutOS)… */
@@ -96,12 +98,6 @@ export function parseMwan3StatusText(text: string): Mwan3Status {
   return out;
 }
 
-function asRecord(value: unknown): Record<string, unknown> | null {
-  return typeof value === "object" && value !== null && !Array.isArray(value)
-    ? value as Record<string, unknown>
-    : null;
-}
-
 /**
  * Converts the `ubus call mwan3 status` JSON (already parsed) into the same
  * shape as the text parser. Unknown or missing fields are skipped.
@@ -113,28 +109,26 @@ function asRecord(value: unknown): Record<string, unknown> | null {
  * ```
  */
 export function parseMwan3UbusStatus(json: unknown): Mwan3Status {
+  // One parser of the ubus reply (collectors/mwan3_status.ts); this maps it to the shape the
+  // text parser gives, so the controller reads both forms alike.
   const out: Mwan3Status = { interfaces: {}, policies: { ipv4: {}, ipv6: {} } };
-  const root = asRecord(json);
-  const ifaces = asRecord(root?.interfaces);
-  for (const [name, v] of Object.entries(ifaces ?? {})) {
-    const r = asRecord(v);
-    if (!r || typeof r.status !== "string") continue;
-    const st: Mwan3InterfaceStatus = { status: r.status };
-    if (typeof r.tracking === "string") st.tracking = r.tracking;
-    if (typeof r.online === "number") st.online_s = r.online;
-    if (typeof r.uptime === "number") st.uptime_s = r.uptime;
+  if (json === null || typeof json !== "object" || Array.isArray(json)) return out;
+  const rt = parseMwan3Runtime(json);
+  for (const [name, i] of Object.entries(rt.interfaces)) {
+    const st: Mwan3InterfaceStatus = {
+      status: i.status,
+      online_s: i.online_s,
+      uptime_s: i.uptime_s,
+    };
+    if (i.tracking !== undefined) st.tracking = i.tracking;
     out.interfaces[name] = st;
   }
-  const policies = asRecord(root?.policies);
   for (const family of ["ipv4", "ipv6"] as const) {
-    for (const [name, list] of Object.entries(asRecord(policies?.[family]) ?? {})) {
-      if (!Array.isArray(list)) continue;
-      out.policies[family][name] = list.flatMap((e) => {
-        const r = asRecord(e);
-        return r && typeof r.interface === "string" && typeof r.percent === "number"
-          ? [{ iface: r.interface, percent: r.percent }]
-          : [];
-      });
+    for (const [policy, shares] of Object.entries(rt.policies[family])) {
+      out.policies[family][policy] = shares.map((x) => ({
+        iface: x.interface,
+        percent: x.percent,
+      }));
     }
   }
   return out;
