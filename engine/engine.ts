@@ -39,6 +39,7 @@ import type {
   FieldValue,
   MemberRuntime,
   MemberStateName,
+  RideThrough,
 } from "./state.ts";
 import type { MemberSpec, Observation } from "./types.ts";
 
@@ -100,6 +101,7 @@ function newMember(spec: MemberSpec, t0: number): MemberRuntime {
     risks: [],
     rule_fired: {},
     last_down: null,
+    down_from: null,
     flap: 0,
     risk_since: {},
   };
@@ -497,6 +499,8 @@ export interface EngineSnapshot {
   decisions: Decision[];
   /** Seconds of cooldown left (0 when none). */
   cooldown_left_s: number;
+  /** A ride-through in progress (the primary is down but kept), or null. */
+  ride_through: RideThrough | null;
 }
 
 /** A JSON-ready view of the state for `status`/`members` (the last `recent` decisions). */
@@ -532,5 +536,6 @@ export function snapshot(
     })),
     decisions: state.decisions.slice(-recent),
     cooldown_left_s: left,
+    ride_through: state.ride ?? null,
   };
 }

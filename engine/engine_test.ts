@@ -250,3 +250,119 @@ Deno.test("snapshot shows states, scores, primary and recent decisions", () => {
   assert.equal(snap.decisions.length, 1);
   assert.deepEqual(JSON.parse(JSON.stringify(snap)), snap);
 });
+
+Deno.test("ride-through: a dish outage predicted to end within ride_through_s keeps the primary", () => {
+  const run = start(cfg);
+  const out = (t: number): Fields =>
+    t < 64
+      ? { loss_pct: 100, outage_cause: "NO_SCHEDULE", seconds_to_first_nonempty_slot: 64 - t }
+      : { ...DISH_OK, seconds_to_first_nonempty_slot: 0 };
+  drive(run, 61, 120, out, () => CELL_OK, cfg);
+  assert.equal(run.decisions.length, 1, "no switch: only the initial choice");
+  const first = run.results.find((r) => r.decision.t === 61)!;
+  assert.equal(first.state.primary, "sl");
+  assert.ok(first.events.some((e) => e.type === "member_state" && e.to === "down"));
+  assert.match(first.decision.reason, /riding through: dish reports outage NO_SCHEDULE/);
+  assert.equal(first.state.ride?.member, "sl");
+  assert.equal(first.state.ride?.until, 61 + 3 + 5);
+  assert.equal(run.state.ride, null);
+});
+
+Deno.test("ride-through ends at its deadline: a longer outage than predicted is left", () => {
+  const run = start(cfg);
+  const out = (): Fields => ({
+    loss_pct: 100,
+    outage_cause: "NO_SCHEDULE",
+    seconds_to_first_nonempty_slot: 2,
+  });
+  drive(run, 61, 80, out, () => CELL_OK, cfg);
+  const d = run.decisions.at(-1)!;
+  assert.equal(d.primary, "cell");
+  assert.equal(d.kind, "hard");
+  // The dish keeps predicting 2 s; the first prediction allowed 61 + 2 + 5 = 68.
+  assert.ok(d.t <= 68, `left at ${d.t}`);
+});
+
+Deno.test("no ride-through without a short prediction, with the link down, or when turned off", () => {
+  const cases: { name: string; sl: Fields; c: EngineConfig }[] = [
+    { name: "no prediction", sl: { loss_pct: 100, outage_cause: "OBSTRUCTED" }, c: cfg },
+    {
+      name: "long prediction",
+      sl: { loss_pct: 100, outage_cause: "NO_SCHEDULE", seconds_to_first_nonempty_slot: 12 },
+      c: cfg,
+    },
+    {
+      name: "link down",
+      sl: {
+        link_up: false,
+        outage_cause: "NO_SCHEDULE",
+        seconds_to_first_nonempty_slot: 2,
+      },
+      c: cfg,
+    },
+    {
+      name: "off",
+      sl: { loss_pct: 100, outage_cause: "NO_SCHEDULE", seconds_to_first_nonempty_slot: 2 },
+      c: engineConfig({ poll_interval_ms: 1000, ride_through_s: 0 }),
+    },
+  ];
+  for (const k of cases) {
+    const run = start(k.c);
+    drive(run, 61, 61, () => k.sl, () => CELL_OK, k.c);
+    const d = run.decisions.at(-1)!;
+    assert.equal(d.primary, "cell", k.name);
+    assert.equal(d.kind, "hard", k.name);
+    assert.equal(run.state.ride, null, k.name);
+  }
+});
+
+Deno.test("no ride-through for a member that had not been usable for restore_min_duration_s", () => {
+  const run = start(cfg);
+  // A first outage is ridden through; the member recovers (state recovering, usable since ~64).
+  const first = (t: number): Fields =>
+    t < 64
+      ? { loss_pct: 100, outage_cause: "NO_SCHEDULE", seconds_to_first_nonempty_slot: 64 - t }
+      : { ...DISH_OK, seconds_to_first_nonempty_slot: 0 };
+  drive(run, 61, 75, first, () => CELL_OK, cfg);
+  assert.equal(run.state.primary, "sl");
+  // A second short outage 10 s after the first: too soon, so the member is left.
+  drive(
+    run,
+    76,
+    76,
+    () => ({ loss_pct: 100, outage_cause: "NO_SCHEDULE", seconds_to_first_nonempty_slot: 2 }),
+    () => CELL_OK,
+    cfg,
+  );
+  assert.equal(run.decisions.at(-1)!.primary, "cell");
+  assert.equal(run.decisions.at(-1)!.kind, "hard");
+});
+
+Deno.test("a primary whose recovery a lost probe round interrupts is kept; a sustained loss is left", () => {
+  const gap = (t: number): Fields | null =>
+    t < 64
+      ? { loss_pct: 100, outage_cause: "NO_SCHEDULE", seconds_to_first_nonempty_slot: 64 - t }
+      : { ...DISH_OK, seconds_to_first_nonempty_slot: 0 };
+  // One probe round loses half its pings while the primary is recovering after a ride-through.
+  const blip = start(cfg);
+  drive(blip, 61, 74, gap, () => CELL_OK, cfg);
+  assert.equal(blip.state.members[0].state, "recovering");
+  drive(blip, 75, 75, () => ({ ...DISH_OK, loss_pct: 50 }), () => CELL_OK, cfg);
+  const kept = blip.results.at(-1)!;
+  assert.equal(kept.state.members[0].state, "down");
+  assert.equal(kept.state.members[0].down_from, "recovering");
+  assert.equal(kept.state.primary, "sl");
+  assert.match(kept.decision.reason, /sl recovery interrupted without a hard signal/);
+  drive(blip, 76, 160, () => DISH_OK, () => CELL_OK, cfg);
+  assert.equal(blip.decisions.length, 1, "no switch at all");
+  assert.equal(blip.state.members[0].state, "up");
+
+  // The same, but the loss stays: left once it has lasted fail_min_duration_s.
+  const lossy = start(cfg);
+  drive(lossy, 61, 74, gap, () => CELL_OK, cfg);
+  drive(lossy, 75, 100, () => ({ ...DISH_OK, loss_pct: 50 }), () => CELL_OK, cfg);
+  const d = lossy.decisions.at(-1)!;
+  assert.equal(d.primary, "cell");
+  assert.equal(d.kind, "hard");
+  assert.ok(d.t >= 75 + cfg.fail_min_duration_s, `left at ${d.t}`);
+});

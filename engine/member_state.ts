@@ -187,6 +187,7 @@ export function stepMemberState(
     restore_since: restoreSince,
     usable_since: next === "down" || next === "unknown" ? null : (m.usable_since ?? now),
     last_down: next === "down" && changed ? now : m.last_down,
+    down_from: next === "down" && changed ? m.state : (m.down_from ?? null),
     flap: next === "down" && changed ? flapAt(m, now, cfg) + 1 : m.flap,
   };
   const event: EngineEvent | null = changed

@@ -16,11 +16,17 @@ export interface RunMetrics {
   degraded_s: number;
   /** Changes of primary after the first choice. */
   switches: number;
+  /** Seconds the primary was a metered member while an unmetered member was usable. */
+  metered_s: number;
   /** Per failure episode of the primary: seconds until it was left (episode length if never). */
   detection_s: number[];
   /** Episodes that ended before the system left the failed primary. */
   missed: number;
-  /** Detection delays of episodes the dish reported (outage cause present). */
+  /**
+   * Detection delays of episodes the dish reported (outage cause present):
+   * until the system left the member or, when {@linkcode MetricsOptions.downs}
+   * is given, marked it down, whichever came first.
+   */
   dish_detection_s: number[];
   /** Per recovery of the preferred member: seconds until it was primary again. */
   failback_s: number[];
@@ -46,12 +52,27 @@ class Cursor {
   }
 }
 
+/** Options of {@linkcode computeMetrics}. */
+export interface MetricsOptions {
+  /**
+   * Per member, the times the system marked it down (starfail's `down`
+   * transitions). A system that can notice an outage without leaving (a
+   * deliberate ride-through) is credited with detection at that time.
+   */
+  downs?: Map<string, number[]>;
+}
+
 /** Computes {@linkcode RunMetrics} of `timeline` on `world`. */
-export function computeMetrics(world: World, timeline: PrimaryTimeline): RunMetrics {
+export function computeMetrics(
+  world: World,
+  timeline: PrimaryTimeline,
+  opts: MetricsOptions = {},
+): RunMetrics {
   const byName = new Map(world.members.map((m) => [m.spec.name, m]));
   const n = world.duration_s;
   let impact = 0;
   let degraded = 0;
+  let metered = 0;
   const cur = new Cursor(timeline);
   for (let k = SCORE_FROM_S * SAMPLES_PER_S; k < n * SAMPLES_PER_S; k++) {
     const t = k / SAMPLES_PER_S;
@@ -59,6 +80,11 @@ export function computeMetrics(world: World, timeline: PrimaryTimeline): RunMetr
     const p = cur.at(t);
     const pm = p === null ? undefined : byName.get(p);
     const pUsable = pm !== undefined && usableAt(pm, i);
+    if (pm?.spec.metered === true) {
+      if (world.members.some((m) => m.spec.metered !== true && usableAt(m, i))) {
+        metered += SAMPLE_DT;
+      }
+    }
     if (!pUsable) {
       if (world.members.some((m) => m !== pm && usableAt(m, i))) impact += SAMPLE_DT;
     } else if (degradedAt(pm, i)) {
@@ -98,7 +124,10 @@ export function computeMetrics(world: World, timeline: PrimaryTimeline): RunMetr
       const delay = (left ?? end) - start;
       detection.push(round1(delay));
       if (left === null) missed++;
-      if (m.outage[start] !== 0) dishDetection.push(round1(delay));
+      if (m.outage[start] !== 0) {
+        const down = opts.downs?.get(m.spec.name)?.find((t) => t >= start && t < end);
+        dishDetection.push(round1(down === undefined ? delay : Math.min(delay, down - start)));
+      }
     }
   }
 
@@ -136,6 +165,7 @@ export function computeMetrics(world: World, timeline: PrimaryTimeline): RunMetr
     impact_s: round1(impact),
     degraded_s: round1(degraded),
     switches,
+    metered_s: round1(metered),
     detection_s: detection,
     missed,
     dish_detection_s: dishDetection,

@@ -46,3 +46,26 @@ Deno.test("replay of an empty observation list chooses nothing", () => {
   assert.deepEqual(r.changes, []);
   assert.equal(r.summary.ticks, 1);
 });
+
+Deno.test("replay ticks at once when a member's link goes down, as the daemon does", () => {
+  const observations: Observation[] = [];
+  for (let t = 0; t < 60; t++) {
+    if (t < 30) observations.push({ t, member: "wifi", latency_ms: 20, loss_pct: 0 });
+    observations.push({ t, member: "cell", latency_ms: 70, loss_pct: 0 });
+  }
+  observations.push({ t: 30.2, member: "wifi", link_up: false });
+  observations.push({ t: 30.4, member: "wifi", link_up: false });
+  observations.sort((a, b) => a.t - b.t);
+  const trace: Trace = {
+    members: [
+      { name: "wifi", class: "wifi", weight: 80 },
+      { name: "cell", class: "cellular", weight: 60 },
+    ],
+    observations,
+  };
+  const r = replay(trace, engineConfig({ poll_interval_ms: 1500 }));
+  assert.equal(r.changes[1].primary, "cell");
+  assert.equal(r.changes[1].t, 30.2, "at the link-down observation, not the next tick (31.5)");
+  // One extra tick for the first link-down report only; a repeated "down" adds none.
+  assert.equal(r.summary.ticks, 41 + 1);
+});

@@ -18,7 +18,7 @@
 
 import { DEFAULT_ENGINE_CONFIG, type EngineConfig } from "./config.ts";
 import { freshBool, freshNumber, freshString } from "./fields.ts";
-import { stabilityHoldS } from "./member_state.ts";
+import { checkHealth, stabilityHoldS, sustainedBreach } from "./member_state.ts";
 import type { DecisionKind, MemberRuntime, Override, RideThrough } from "./state.ts";
 
 /** Inputs of one selection. */
@@ -148,19 +148,41 @@ export function selectPrimary(input: SelectionInput, cfg: EngineConfig): Selecti
       firingConsumed: false,
     };
   }
+  const riding = continueRideThrough(cur, input.ride ?? null, now, cfg);
+  const out = selectFor(cur, riding, input, cfg);
+  return { ...out, ride: out.primary === cur.spec.name ? out.ride ?? riding : null };
+}
+
+/** Automatic selection with a current primary `cur` and the ride-through still in force. */
+function selectFor(
+  cur: MemberRuntime,
+  riding: RideThrough | null,
+  input: SelectionInput,
+  cfg: EngineConfig,
+): Selection {
+  const { members, primary, now } = input;
+  const hold = (reason: string, challenger = input.challenger): Selection => ({
+    primary,
+    kind: "none",
+    reason,
+    challenger,
+    firingConsumed: false,
+  });
   if (cur.state === "down" || cur.state === "unknown") {
     const pick = bestUsable(members, cur.spec.name, now, cfg);
     if (pick === undefined) {
       return hold(`${cur.spec.name} is down (${cur.reason}) and no other member is usable`, null);
     }
-    const ride = continueRideThrough(cur, input.ride ?? null, now, cfg) ??
+    const soft = softRecoveryMiss(cur, now, cfg);
+    if (soft !== null) return hold(soft, null);
+    const ride = riding ??
       (cur.state === "down" && input.primaryUsableBefore != null
         ? startRideThrough(cur, input.primaryUsableBefore, now, cfg)
         : null);
     if (ride !== null) {
       return {
         ...hold(
-          `riding through: ${ride.reason}; keeping ${cur.spec.name} until t=${
+          `riding through: ${ride.reason}; ${cur.spec.name} is down (${cur.reason}) but kept until t=${
             Math.round(ride.until * 10) / 10
           } at the latest (${pick.spec.name} stands by)`,
           null,
@@ -231,6 +253,29 @@ export function selectPrimary(input: SelectionInput, cfg: EngineConfig): Selecti
 }
 
 /**
+ * A primary whose recovery was interrupted by a soft miss — no hard signal,
+ * just loss or latency above the strict restore thresholds, such as one ping
+ * lost in a Starlink reconfiguration — is judged like an `up` primary with a
+ * soft failure: it is left only once the miss has lasted
+ * `fail_min_duration_s` and the window mean still breaches
+ * ({@linkcode sustainedBreach}). Returns the reason for keeping it, or null
+ * when it must be left.
+ */
+export function softRecoveryMiss(
+  m: MemberRuntime,
+  now: number,
+  cfg: EngineConfig,
+): string | null {
+  if (m.state !== "down" || m.down_from !== "recovering") return null;
+  if (checkHealth(m, now, cfg).hard !== null) return null;
+  if (now - m.since >= cfg.fail_min_duration_s && sustainedBreach(m, now, cfg) !== null) {
+    return null;
+  }
+  return `${m.spec.name} recovery interrupted without a hard signal (${m.reason}); ` +
+    `kept unless it lasts ${cfg.fail_min_duration_s} s, as for a soft failure`;
+}
+
+/**
  * Starts a ride-through for the primary `m` that went down at `now` after
  * being usable since `usableBefore`: only when it had been usable for at
  * least `restore_min_duration_s` (an isolated failure, not a flapping link),
@@ -265,8 +310,19 @@ export function startRideThrough(
 
 /**
  * Continues `ride` for the primary `m` at `now`, or returns null when it
- * ends: another member, the deadline passed, the link went down, or the dish
- * now predicts the outage lasting past the deadline.
+ * ends. It lasts until the member is `up` again, through its recovery
+ * (`recovering` for `restore_min_duration_s`), and ends early — the member
+ * is then left if it is down — when:
+ * - the link goes down;
+ * - a dish outage is reported that the dish does not expect to end by
+ *   `until` (a new, unpredicted or longer outage);
+ * - the probes fail hard (all rounds lost, or none fresh) after `until`;
+ * - a soft failure (loss or latency, no hard signal — e.g. a ping lost in a
+ *   Starlink reconfiguration during the recovery) is sustained as it would
+ *   have to be for an `up` primary: down for `fail_min_duration_s` counted
+ *   from `until` at the earliest, and the window mean still breaching
+ *   ({@linkcode sustainedBreach});
+ * - `until + restore_min_duration_s` has passed.
  */
 export function continueRideThrough(
   m: MemberRuntime,
@@ -274,13 +330,19 @@ export function continueRideThrough(
   now: number,
   cfg: EngineConfig,
 ): RideThrough | null {
-  if (ride === null || ride.member !== m.spec.name || now >= ride.until) return null;
+  if (ride === null || ride.member !== m.spec.name || m.state === "up") return null;
   const stale = cfg.stale_after_s;
   if (freshBool(m, "link_up", now, stale) === false) return null;
+  if (now >= ride.until + cfg.restore_min_duration_s) return null;
+  if (m.state !== "down") return ride;
   const cause = freshString(m, "outage_cause", now, stale);
-  const slot = freshNumber(m, "seconds_to_first_nonempty_slot", now, stale);
-  if (cause !== undefined && (slot === undefined || slot <= 0 || now + slot > ride.until)) {
-    return null;
+  if (cause !== undefined) {
+    const slot = freshNumber(m, "seconds_to_first_nonempty_slot", now, stale);
+    return slot !== undefined && slot > 0 && now + slot <= ride.until ? ride : null;
   }
-  return ride;
+  if (checkHealth(m, now, cfg).hard !== null) return now < ride.until ? ride : null;
+  // Soft only: judged like an `up` primary's soft failure, on evidence after `until` (so
+  // the rounds lost in the gap itself do not count) and after the member went down.
+  const held = now - Math.max(m.since, ride.until);
+  return held < cfg.fail_min_duration_s || sustainedBreach(m, now, cfg) === null ? ride : null;
 }

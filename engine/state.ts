@@ -77,6 +77,8 @@ export interface MemberRuntime {
   rule_fired: Record<string, number>;
   /** When a member last went down (null if never). */
   last_down: number | null;
+  /** The state it left when it last went down (absent or null if never). */
+  down_from?: MemberStateName | null;
   /** Flap count: downs, each decaying with half-life `history_window_s`, as of `last_down`. */
   flap: number;
   /** Since when each predictive rule's raw condition has held (for rules with a hold time). */
