@@ -49,6 +49,13 @@ export function formatStatus(s: StatusResult, now: number = Date.now() / 1000): 
         : "none"
     }`,
   );
+  if (s.ride_through) {
+    out.push(
+      `Riding through: ${s.ride_through.member} until ${
+        clock(s.ride_through.until)
+      } (${s.ride_through.reason})`,
+    );
+  }
   out.push(
     `Cooldown:  ${duration(s.cooldown_left_s)}   Dry run: ${s.dry_run ? "yes" : "no"}   ` +
       `Uptime: ${duration(s.uptime_s)}   Version: ${s.version}`,

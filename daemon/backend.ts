@@ -201,6 +201,11 @@ export class DaemonBackend implements StarfailBackend {
         expires_at: state.override.until_t === null ? null : this.#unix(state.override.until_t),
       },
       cooldown_left_s: Math.round(snap.cooldown_left_s * 10) / 10,
+      ride_through: snap.ride_through === null ? null : {
+        member: snap.ride_through.member,
+        until: this.#unix(snap.ride_through.until),
+        reason: snap.ride_through.reason,
+      },
       dry_run: this.#d.dryRun(),
       members: this.#members(),
       decisions,

@@ -39,6 +39,7 @@ export function engineConfigFromConfig(cfg: StarfailConfig): Required<EngineConf
     restore_latency_ms: m.restore_latency_ms,
     restore_min_duration_s: m.restore_min_duration_s,
     hard_fail_probes: m.hard_fail_probes,
+    ride_through_s: m.ride_through_s,
     stale_after_s: m.stale_after_s,
     max_samples_per_member: m.max_samples_per_member,
     max_events: m.max_events,

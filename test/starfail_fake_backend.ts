@@ -141,6 +141,7 @@ export class FakeStarfailBackend implements StarfailBackend {
       why: this.#override ? `manual override to ${this.#override.member}` : "highest final score",
       override: this.#override,
       cooldown_left_s: 0,
+      ride_through: null,
       dry_run: false,
       members: this.#withPrimary(),
       decisions: this.#events

@@ -156,6 +156,8 @@ export interface StatusResult {
   override: OverrideResult | null;
   /** Seconds before another discretionary switch is allowed. */
   cooldown_left_s: number;
+  /** The primary is being kept through a short dish outage (`ride_through_s`), null when not. */
+  ride_through: { member: string; until: number; reason: string } | null;
   /** The controller only logs what it would change. */
   dry_run: boolean;
   /** Every member. */
