@@ -159,6 +159,30 @@ export function linkSource(member: string, device: string, intervalMs = 500): So
   };
 }
 
+/**
+ * Drops `loss_pct` and `latency_ms` from observations. The engine counts every
+ * `loss_pct` as one probe round of the member's whole path, but the dish's
+ * `pop_ping_drop_rate`/`pop_ping_latency_ms` measure only dish → PoP: mixed in
+ * with the interface-bound probes, they hide an upstream blackhole beyond the
+ * PoP (two healthy dish readings a second for every lost probe round keep
+ * "all of the last `hard_fail_probes` rounds lost" from ever holding).
+ */
+export function dropPathMetrics(observations: Observation[]): Observation[] {
+  return observations.map(({ loss_pct: _loss, latency_ms: _latency, ...rest }) => rest);
+}
+
+/** A source whose observations go through {@linkcode dropPathMetrics}. */
+function withoutPathMetrics(source: Source): Source {
+  return {
+    name: source.name,
+    intervalMs: source.intervalMs,
+    async collect(now) {
+      return dropPathMetrics(await source.collect(now));
+    },
+    close: () => source.close?.() ?? Promise.resolve(),
+  };
+}
+
 function controllerOutcome(r: ControllerReport): ApplyOutcome {
   return {
     changed: r.changed,
@@ -453,7 +477,9 @@ async function assemble(
       diagnostics: cfg.starlink.diagnostics,
       clock: () => clock.now(),
     });
-    sources.push(starlink);
+    // The dish's PoP ping statistics stand in for probes only where the member is not probed.
+    const probed = collectorMembers.has(`probe:${dishMember.name}`);
+    sources.push(probed ? withoutPathMetrics(starlink) : starlink);
     collectorMembers.set(starlink.name, dishMember.name);
   }
 

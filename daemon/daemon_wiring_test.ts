@@ -1,0 +1,150 @@
+import assert from "node:assert/strict";
+import { startBroker } from "../ubus/broker.ts";
+import { RouterSim } from "../test/ubus_sims.ts";
+import type { ExecResult } from "../collectors/exec.ts";
+import { startDishSim } from "../test/dish_sim.ts";
+import { dropPathMetrics, startDaemon } from "./daemon.ts";
+
+Deno.test({
+  name: "daemon: a member netifd does not know is not reported down by the netifd collector",
+  // The object server and broker keep sockets open between awaits.
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "starfail_daemon_wiring_test" });
+    const socket = `${dir}/ubus.sock`;
+    const trace = `${dir}/trace.jsonl`;
+    const config = `${dir}/starfail`;
+    await Deno.writeTextFile(
+      config,
+      [
+        "config starfail 'main'",
+        "\toption use_mwan3 '0'",
+        "config starfail 'starlink'",
+        "\toption enabled '0'",
+        "config member 'wan'",
+        "\toption class 'lan'",
+        // Configured by hand, not a netifd interface (like a bare Linux router).
+        "config member 'side'",
+        "\toption class 'lan'",
+        "\toption device 'sfdt0side'",
+        "",
+      ].join("\n"),
+    );
+    const broker = await startBroker({ path: socket });
+    const router = new RouterSim({
+      socket,
+      interfaces: [{
+        name: "wan",
+        l3_device: "sfdt0wan",
+        address: "192.0.2.2",
+        gateway: "192.0.2.1",
+      }],
+    });
+    await router.start();
+    // Every tool fails: no probe answers, no route exists; only netifd's view matters here.
+    const run = (): Promise<ExecResult> =>
+      Promise.resolve({ code: 1, stdout: "", stderr: "not here", timedOut: false });
+    const handle = await startDaemon({ configPath: config, socket, run, recordPath: trace });
+    try {
+      // The schedule started the collectors; wait for netifd's first poll to finish (bounded).
+      for (let i = 0; i < 250; i++) {
+        if (handle.runtime.health().find((h) => h.name === "netifd")?.last_ok_t != null) break;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      handle.runtime.step();
+      const observations = (await Deno.readTextFile(trace)).trim().split("\n").slice(1)
+        .map((l) => JSON.parse(l) as { member: string; link_up?: boolean });
+      const links = observations.filter((o) => o.link_up !== undefined);
+      assert.deepEqual(
+        links.map((o) => [o.member, o.link_up]),
+        [["wan", true]],
+        "netifd reports wan up and says nothing about side",
+      );
+      assert.deepEqual(handle.members().map((m) => m.name).sort(), ["side", "wan"]);
+    } finally {
+      await handle.stop();
+      await router.stop();
+      await broker.close();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test("daemon: the dish's PoP loss and latency are not passed on as probe rounds", () => {
+  const dish = {
+    t: 5,
+    member: "starlink",
+    loss_pct: 0,
+    latency_ms: 31,
+    obstruction_pct: 0.1,
+    currently_obstructed: false,
+    outage_cause: "",
+    alerts: [],
+  };
+  assert.deepEqual(dropPathMetrics([dish]), [{
+    t: 5,
+    member: "starlink",
+    obstruction_pct: 0.1,
+    currently_obstructed: false,
+    outage_cause: "",
+    alerts: [],
+  }]);
+  assert.deepEqual(dropPathMetrics([]), []);
+});
+
+Deno.test({
+  name: "daemon: a probed Starlink member gets the dish's fields but not its PoP loss and latency",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "starfail_daemon_wiring_test" });
+    const trace = `${dir}/trace.jsonl`;
+    const config = `${dir}/starfail`;
+    const dish = await startDishSim({ hostname: "127.0.0.1", scenario: "healthy" });
+    await Deno.writeTextFile(
+      config,
+      [
+        "config starfail 'main'",
+        "\toption use_mwan3 '0'",
+        "config starfail 'starlink'",
+        "\toption host '127.0.0.1'",
+        `\toption port '${dish.port}'`,
+        `\toption grpc_web_port '${dish.grpcWebPort}'`,
+        "config member 'sat'",
+        "\toption class 'starlink'",
+        "\toption device 'sfdt0sat'",
+        "",
+      ].join("\n"),
+    );
+    const run = (): Promise<ExecResult> =>
+      Promise.resolve({ code: 1, stdout: "", stderr: "not here", timedOut: false });
+    const handle = await startDaemon({
+      configPath: config,
+      socket: `${dir}/no_ubus.sock`,
+      ubusWaitMs: 50,
+      run,
+      recordPath: trace,
+    });
+    try {
+      for (let i = 0; i < 250; i++) {
+        if (handle.runtime.health().find((h) => h.name === "starlink")?.last_ok_t != null) break;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      handle.runtime.step();
+      const observations = (await Deno.readTextFile(trace)).trim().split("\n").slice(1)
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
+      const fromDish = observations.filter((o) => o.obstruction_pct !== undefined);
+      assert.ok(fromDish.length > 0, "the dish was read");
+      for (const o of fromDish) {
+        assert.equal(o.member, "sat");
+        assert.equal(o.loss_pct, undefined, JSON.stringify(o));
+        assert.equal(o.latency_ms, undefined, JSON.stringify(o));
+      }
+    } finally {
+      await handle.stop();
+      await dish.close();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
