@@ -223,7 +223,12 @@ export class RouteController implements Controller<RouteReadBack> {
       report.errors.push((err as Error).message);
       return report;
     }
-    report.drift = this.#drift(before.routes);
+    const down = await this.#linksDown();
+    // A route the kernel removed because its link went down is not someone's hand edit.
+    report.drift = this.#drift(before.routes).filter((d) => {
+      const m = this.#opts.members.find((x) => x.name === d.member);
+      return !(d.found === null && m !== undefined && down.has(m.device));
+    });
     for (const d of report.drift) this.#written.delete(d.member);
     if (before.primary !== null && before.primary !== desired.primary) {
       report.previousPrimary = before.primary;
@@ -235,7 +240,14 @@ export class RouteController implements Controller<RouteReadBack> {
     const dels: ControllerAction[] = [];
     const prefix = this.#opts.ipPrefixArgs ?? [];
     const ip = this.#opts.ipCommand ?? "ip";
-    preference(this.#opts.members, desired).forEach((m, i) => {
+    preference(this.#opts.members, desired).filter((m) => {
+      // A backup whose link is down cannot hold a route (the kernel refuses the gateway and
+      // removed its routes itself); it gets its route back once its link is up again.
+      if (m.name === desired.primary || !down.has(m.device)) return true;
+      this.#written.delete(m.name);
+      report.verification.push(`${m.name}: link ${m.device} is down; no backup route for now`);
+      return false;
+    }).forEach((m, i) => {
       const current = before.routes.filter((r) => r.dev === m.device);
       const via = m.gateway ?? current.find((r) => r.via)?.via;
       if (via === undefined && current.length === 0) {
@@ -292,6 +304,20 @@ export class RouteController implements Controller<RouteReadBack> {
       verified: report.verified,
     });
     return report;
+  }
+
+  /** Devices whose link is down (not UP, or no carrier), from `ip -o link show`. */
+  async #linksDown(): Promise<Set<string>> {
+    const down = new Set<string>();
+    const r = await this.#ip(["-o", "link", "show"]);
+    if (r.code !== 0) return down;
+    for (const line of r.stdout.split("\n")) {
+      const m = /^\d+:\s+([^:@\s]+)(?:@\S+)?:\s+<([^>]*)>/.exec(line);
+      if (m === null) continue;
+      const flags = m[2].split(",");
+      if (!flags.includes("UP") || flags.includes("NO-CARRIER")) down.add(m[1]);
+    }
+    return down;
   }
 
   #drift(routes: DefaultRoute[]): Drift[] {

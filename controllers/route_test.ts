@@ -189,3 +189,35 @@ Deno.test({
     });
   },
 });
+
+Deno.test({
+  name: "route mode in a netns: a backup whose link is down gets no route until it is up again",
+  ignore: !isRoot,
+  async fn() {
+    await withNetns(async (ns) => {
+      const ctl = new RouteController({
+        members: [
+          { name: "starlink", device: "eth1", gateway: "100.64.0.1" },
+          { name: "lte", device: "wwan0" },
+        ],
+        ipPrefixArgs: ["-n", ns],
+      });
+      await ip("-n", ns, "link", "set", "eth1", "down"); // the kernel drops eth1's routes
+      const r = await ctl.reconcile({ primary: "lte", order: ["lte", "starlink"] });
+      assert.deepEqual(r.errors, []);
+      assert.equal(r.verified, true, r.verification.join("; "));
+      assert.ok(r.verification.some((v) => /starlink: link eth1 is down/.test(v)));
+      assert.ok(!r.actions.some((a) => a.args.includes("eth1")), "no route for a down link");
+      const again = await ctl.reconcile({ primary: "lte", order: ["lte", "starlink"] });
+      assert.deepEqual(again.drift, [], "a route the kernel removed is not drift");
+      await ip("-n", ns, "link", "set", "eth1", "up");
+      const back = await ctl.reconcile({ primary: "lte", order: ["lte", "starlink"] });
+      assert.deepEqual(back.errors, []);
+      assert.deepEqual(
+        parseDefaultRoutes(await ip("-n", ns, "-4", "route", "show", "default"))
+          .filter((x) => x.dev !== "wlan1").map((x) => [x.dev, x.metric]).sort(),
+        [["eth1", 20], ["wwan0", 10]],
+      );
+    });
+  },
+});

@@ -189,7 +189,9 @@ function controllerOutcome(r: ControllerReport): ApplyOutcome {
     verified: r.verified,
     actions: r.actions.map((a) => `${r.dryRun ? "would run: " : ""}${a.cmd} ${a.args.join(" ")}`),
     drift: r.drift.map((d) =>
-      `${d.member} ${d.field} is ${d.found ?? "missing"}, we set ${d.expected} (changed by hand?)`
+      d.found === null
+        ? `${d.member}'s ${d.field} ${d.expected} is gone (removed by hand, or by the kernel when its link went down)`
+        : `${d.member} ${d.field} is ${d.found}, we set ${d.expected} (changed by hand?)`
     ),
     ...(r.errors.length > 0 ? { error: r.errors.join("; ") } : {}),
   };
@@ -355,7 +357,9 @@ async function assemble(
         method: mc?.probe_method ?? "icmp",
         targets: mc?.probe_target ?? ["1.1.1.1", "8.8.8.8"],
         reliability: mc?.probe_reliability ?? 1,
-        count: 2,
+        // One ping per target per round, as mwan3track does: a lost round then costs one
+        // timeout, not a train of pings, and rounds keep their probe_interval_s pace.
+        count: 1,
         timeoutMs: 1000,
         metered: m.metered ?? false,
       },
@@ -388,6 +392,9 @@ async function assemble(
         const obs = await inner(now);
         const up = obs[0]?.link_up;
         if (up === false && last !== false) urgent(obs[0]);
+        // A link back up has lost its routes to the kernel: reconcile now, not at the next
+        // periodic pass, so route mode restores the member's route and its probes can run.
+        if (up === true && last === false) urgent(obs[0]);
         last = up;
         return obs;
       },
@@ -605,6 +612,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<DaemonHandle> {
     runtime.ingest([obs]);
     // A link that went down is a hard signal: decide now rather than at the next tick.
     if (obs.link_up === false) runtime.step();
+    // A link that came back needs its routes again (route mode): reconcile at the next tick.
+    if (obs.link_up === true) runtime.reconcileSoon();
   };
   let asm = await assemble(cfg, opts, server, run, clock, urgent, linkUp, null);
 

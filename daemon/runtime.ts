@@ -447,6 +447,12 @@ export class Runtime {
     }
   }
 
+  /** Makes the next tick reconcile the controller even if the decision did not change. */
+  reconcileSoon(): void {
+    this.#lastApplyT = -Infinity;
+    this.#applyRetryAt = -Infinity;
+  }
+
   /** Replaces the controller (config reload switched between mwan3 and route mode). */
   setApplier(applier: Applier): void {
     this.#opts = { ...this.#opts, applier };
