@@ -696,6 +696,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<DaemonHandle> {
     socket: server.socketPath,
   });
 
+  let stopped: Promise<void> | null = null;
   return {
     runtime: rt,
     backend,
@@ -721,10 +722,14 @@ export async function startDaemon(opts: DaemonOptions): Promise<DaemonHandle> {
       }
       rt.event("config", { reason: `configuration reloaded from ${opts.configPath}` });
     },
-    async stop() {
-      await rt.stop();
-      recorder?.close();
-      await server.stop();
+    stop() {
+      // Idempotent: a second call (signal during shutdown, cleanup code) waits for the first.
+      stopped ??= (async () => {
+        await rt.stop();
+        recorder?.close();
+        await server.stop();
+      })();
+      return stopped;
     },
   };
 }

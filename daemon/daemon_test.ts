@@ -5,6 +5,7 @@ import { MEMBERS, simRouterConfig, startSimRouter } from "../test/sim_router.ts"
 import { UbusClient } from "../ubus/client.ts";
 import { Status, UbusError } from "../ubus/protocol.ts";
 import { startDaemon } from "./daemon.ts";
+import { readTraceFile, replay } from "../engine/mod.ts";
 
 async function until(
   what: string,
@@ -29,10 +30,12 @@ Deno.test({
     const dish = await startDishSim({ hostname: "127.0.0.1", scenario: "healthy" });
     const cfgPath = `${dir}/starfail`;
     await Deno.writeTextFile(cfgPath, simRouterConfig(dish.port, dish.grpcWebPort));
+    const recordPath = `${dir}/night.jsonl`;
     const handle = await startDaemon({
       configPath: cfgPath,
       socket: router.socket,
       run: router.run,
+      recordPath,
     });
     const client = await UbusClient.connect({ socket: router.socket });
     try {
@@ -88,6 +91,17 @@ Deno.test({
       await until("ticking after reload", () => handle.runtime.state.ticks > ticksBefore + 2);
       const events = await client.call("starfail", "events", { limit: 100 });
       assert.ok((events.events as { type: string }[]).some((e) => e.type === "config"));
+      // --record wrote a trace that replays: the same members, and the same first choice.
+      await handle.stop();
+      const trace = await readTraceFile(recordPath);
+      assert.deepEqual(trace.members.map((m) => m.name), [
+        MEMBERS.starlink,
+        MEMBERS.cellular,
+        MEMBERS.wifi,
+      ]);
+      assert.ok(trace.observations.length > 20);
+      const replayed = replay(trace, handle.runtime.engineConfig);
+      assert.equal(replayed.changes[0].primary, MEMBERS.starlink);
     } finally {
       await client.close();
       await handle.stop();

@@ -166,7 +166,13 @@ const rt = new Runtime({
 const total = Math.round(days * 86400);
 const warm = 3600;
 const baselineUs = engineTickCostUs(20000);
-const samples: { day: number; rss_mib: number; heap_mib: number }[] = [];
+const samples: {
+  day: number;
+  rss_mib: number;
+  heap_mib: number;
+  heap_total_mib: number;
+  external_mib: number;
+}[] = [];
 let startRss = 0;
 let startHeap = 0;
 let cpuStart = 0;
@@ -185,7 +191,13 @@ for (let i = 1; i <= total; i++) {
   if (i % 86400 === 0) {
     gc();
     const m = Deno.memoryUsage();
-    samples.push({ day: i / 86400, rss_mib: mib(m.rss), heap_mib: mib(m.heapUsed) });
+    samples.push({
+      day: i / 86400,
+      rss_mib: mib(m.rss),
+      heap_mib: mib(m.heapUsed),
+      heap_total_mib: mib(m.heapTotal),
+      external_mib: mib(m.external),
+    });
   }
 }
 const cpuMs = performance.now() - cpuStart;
@@ -241,6 +253,11 @@ else {
     } MiB |`,
   );
   console.log(`| RSS by day | ${samples.map((s) => `${s.day}: ${s.rss_mib}`).join(", ")} |`);
+  console.log(
+    `| V8 heap committed by day | ${
+      samples.map((s) => `${s.day}: ${s.heap_total_mib}`).join(", ")
+    } |`,
+  );
   console.log("");
   console.log(JSON.stringify(result));
 }
