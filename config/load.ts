@@ -426,7 +426,7 @@ function uciValue(value: unknown): string | string[] | undefined {
  * effective value (booleans as `1`/`0`; empty text and unset member
  * overrides are left out).
  */
-export function configToDocument(config: StarfailConfig): UciDocument {
+export function configAsDocument(config: StarfailConfig): UciDocument {
   const sections: UciSection[] = [];
   for (const name of ["main", "scoring", "starlink", "notifications"] as const) {
     const options: UciOption[] = [];
@@ -457,7 +457,7 @@ export function configToDocument(config: StarfailConfig): UciDocument {
  */
 export function configToUci(config: StarfailConfig): string {
   return "# starfail configuration (effective values, defaults applied)\n" +
-    exportUci(configToDocument(config)).replace(/\n\n$/, "\n");
+    exportUci(configAsDocument(config)).replace(/\n\n$/, "\n");
 }
 
 /** The effective configuration as pretty-printed JSON. */

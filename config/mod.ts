@@ -63,11 +63,11 @@ export {
 } from "./schema.ts";
 export {
   checkConfigText,
+  configAsDocument,
   type ConfigCheck,
   ConfigError,
   ConfigKeyError,
   configPathFromEnv,
-  configToDocument,
   configToJson,
   configToUci,
   DEFAULT_CONFIG_PATH,

@@ -72,7 +72,7 @@ function levelOf(record: LogRecord): LevelName {
   }
 }
 
-/** The message of a record with its `{placeholders}` filled in. */
+/** The message of a record with its `{name}` fields filled in. */
 function messageText(record: LogRecord): string {
   return record.message.map((part, i) => (i % 2 === 0 ? String(part) : render(part))).join("");
 }
