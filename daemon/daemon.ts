@@ -7,7 +7,8 @@
  */
 
 import { getLogger } from "@logtape/logtape";
-import { configToJson, loadConfig, type StarfailConfig } from "../config/mod.ts";
+import * as v from "valibot";
+import { configToJson, loadConfig, MemberSchema, type StarfailConfig } from "../config/mod.ts";
 import { engineConfigFromConfig } from "../engine/mod.ts";
 import type { MemberSpec, Observation } from "../engine/types.ts";
 import { type ExecResult, runCommand, type RunOptions } from "../collectors/exec.ts";
@@ -345,7 +346,9 @@ async function assemble(
   const sources: Source[] = [];
   const collectorMembers = new Map<string, string | null>();
   for (const m of members) {
-    const mc = cfg.members.find((x) => x.name === m.name || (x.iface ?? x.name) === m.iface);
+    // The owner's section for this member, or the schema's defaults for one without a section.
+    const mc = cfg.members.find((x) => x.name === m.name || (x.iface ?? x.name) === m.iface) ??
+      v.parse(MemberSchema, { name: m.name });
     if (m.device === undefined) {
       log.warn("No device known for member; it is not probed", { member: m.name });
       continue;
@@ -354,9 +357,9 @@ async function assemble(
       {
         member: m.name,
         device: m.device,
-        method: mc?.probe_method ?? "icmp",
-        targets: mc?.probe_target ?? ["1.1.1.1", "8.8.8.8"],
-        reliability: mc?.probe_reliability ?? 1,
+        method: mc.probe_method,
+        targets: mc.probe_target,
+        reliability: mc.probe_reliability,
         // One ping per target per round, as mwan3track does: a lost round then costs one
         // timeout, not a train of pings, and rounds keep their probe_interval_s pace.
         count: 1,
@@ -364,8 +367,8 @@ async function assemble(
         metered: m.metered ?? false,
       },
       {
-        probe_interval_s: mc?.probe_interval_s ?? 2,
-        metered_probe_interval_s: mc?.metered_probe_interval_s ?? 30,
+        probe_interval_s: mc.probe_interval_s,
+        metered_probe_interval_s: mc.metered_probe_interval_s,
         metered: m.metered ?? false,
       },
       { run },
