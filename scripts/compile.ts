@@ -199,14 +199,30 @@ async function compileOne(deno: string, target: TargetName, opts: CompileOptions
   return 1;
 }
 
+/** Reads the task's flags; a bad flag is one line and exit 64, never a stack trace. */
+function flags(args: string[]): { target: string; "out-dir": string } {
+  try {
+    const { values } = parseArgs({
+      // `deno task compile -- --target x` passes the `--` on; it separates nothing here.
+      args: args.filter((a) => a !== "--"),
+      options: {
+        target: { type: "string", default: "all" },
+        "out-dir": { type: "string", default: "dist" },
+      },
+    });
+    return { target: values.target!, "out-dir": values["out-dir"]! };
+  } catch (err) {
+    console.error(
+      `compile: ${
+        (err as Error).message.split("\n")[0]
+      } (usage: compile [--target x86_64|aarch64|all] [--out-dir DIR])`,
+    );
+    Deno.exit(64);
+  }
+}
+
 if (import.meta.main) {
-  const { values } = parseArgs({
-    args: Deno.args,
-    options: {
-      target: { type: "string", default: "all" },
-      "out-dir": { type: "string", default: "dist" },
-    },
-  });
+  const values = flags(Deno.args);
   const wanted = values.target === "all"
     ? (Object.keys(TARGETS) as TargetName[])
     : [values.target as TargetName];
