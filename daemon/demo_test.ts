@@ -6,14 +6,14 @@ const main = new URL("../main.ts", import.meta.url).pathname;
 Deno.test({
   name:
     "demo: predictive failover to cellular before the outage, failback after it, CLI answers meanwhile",
-  // The story runs in real time (45 s); the daemon's timers and subprocesses outlive single awaits.
+  // The story runs in real time (60 s, the default: failback comes at about 40 s); the daemon's timers and subprocesses outlive single awaits.
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
     let status: Record<string, unknown> | null = null;
     let queried: Promise<void> = Promise.resolve();
     const summary = await runDemo({
-      durationS: 45,
+      durationS: 60,
       onReady: ({ socket }) => {
         queried = (async () => {
           await new Promise((r) => setTimeout(r, 4000));
