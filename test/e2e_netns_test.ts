@@ -352,10 +352,9 @@ Deno.test({
             console.log(
               `  DROP → route via ce0: ${secs(ms)} (decision logged after ${
                 secs(decided === null ? null : decided - dropped)
-              }); docs/engine.md: a blackhole the dish does not report needs ` +
-                `${WINDOWS.hard_fail_probes} lost probe rounds ("≈ 6 s" in its model of one ` +
-                `round every 2 s; here probe_interval_s ${PROBE_INTERVAL_S}, but a lost round ` +
-                `of 2 pings lasts ≈ 2 s and the next one starts on the following 1 s slot)`,
+              }); README: a blackhole the dish does not report needs ` +
+                `${WINDOWS.hard_fail_probes} lost probe rounds, one ping per target each, ` +
+                `here one round every ${PROBE_INTERVAL_S} s (about 5 s)`,
             );
           },
         )
