@@ -22,3 +22,14 @@ export type {
   NotifyConfig,
   NotifyResult,
 } from "./notify.ts";
+export {
+  formatConsoleLine,
+  formatJsonLine,
+  isLevelName,
+  type LevelName,
+  LEVELS,
+  type LoggingOptions,
+  type LogHandle,
+  setupLogging,
+  wantColor,
+} from "./log.ts";
