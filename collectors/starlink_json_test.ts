@@ -9,7 +9,7 @@ import {
 } from "./starlink_json.ts";
 import { decodeResponse, ResponseType, starlinkRoot } from "./starlink_proto.ts";
 
-const REF = new URL("../../shared/reference/starlink/", import.meta.url);
+const REF = new URL("./testdata/starlink/", import.meta.url);
 
 /** Which JSON sample each bin/*.bin was encoded from. */
 const BIN_TO_SAMPLE: Record<string, string> = {

@@ -14,7 +14,7 @@ import {
 import { decodeResponse } from "./starlink_proto.ts";
 import type { Observation } from "../engine/types.ts";
 
-const REF = new URL("../../shared/reference/starlink/", import.meta.url);
+const REF = new URL("./testdata/starlink/", import.meta.url);
 const net = { sanitizeOps: false, sanitizeResources: false };
 
 function statusOf(bin: string): Record<string, unknown> {

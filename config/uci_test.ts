@@ -9,7 +9,7 @@ import {
   type UciSection,
 } from "./uci.ts";
 
-const SAMPLES = "/work/shared/reference/router-tools/samples";
+const SAMPLES = new URL("../test/fixtures/router_tools", import.meta.url).pathname;
 
 /** Parses and asserts there were no errors. */
 function ok(text: string): UciDocument {
