@@ -374,14 +374,35 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
     });
   }
 
-  function handleSubscribe(cl: BrokerClient, msg: UbusMessage): void {
+  /**
+   * The subscriber object (owned by `cl`) and the target of a SUBSCRIBE or
+   * UNSUBSCRIBE; answers the call with an error status and returns null when
+   * either is missing or the subscriber is not the caller's.
+   */
+  function subscription(
+    cl: BrokerClient,
+    msg: UbusMessage,
+  ): { sub: BrokerObject; target: BrokerObject | undefined } | null {
     if (msg.attrs.objid === undefined || msg.attrs.target === undefined) {
-      return status(cl, msg, Status.INVALID_ARGUMENT);
+      status(cl, msg, Status.INVALID_ARGUMENT);
+      return null;
     }
     const sub = objects.get(msg.attrs.objid);
-    if (!sub) return status(cl, msg, Status.NOT_FOUND);
-    if (sub.owner !== cl) return status(cl, msg, Status.INVALID_ARGUMENT);
-    const target = objects.get(msg.attrs.target);
+    if (!sub) {
+      status(cl, msg, Status.NOT_FOUND);
+      return null;
+    }
+    if (sub.owner !== cl) {
+      status(cl, msg, Status.INVALID_ARGUMENT);
+      return null;
+    }
+    return { sub, target: objects.get(msg.attrs.target) };
+  }
+
+  function handleSubscribe(cl: BrokerClient, msg: UbusMessage): void {
+    const pair = subscription(cl, msg);
+    if (pair === null) return;
+    const { sub, target } = pair;
     if (!target) return status(cl, msg, Status.NOT_FOUND);
     if (target.owner === cl) return status(cl, msg, Status.INVALID_ARGUMENT);
     const first = target.subscribers.size === 0;
@@ -392,13 +413,9 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
   }
 
   function handleUnsubscribe(cl: BrokerClient, msg: UbusMessage): void {
-    if (msg.attrs.objid === undefined || msg.attrs.target === undefined) {
-      return status(cl, msg, Status.INVALID_ARGUMENT);
-    }
-    const sub = objects.get(msg.attrs.objid);
-    if (!sub) return status(cl, msg, Status.NOT_FOUND);
-    if (sub.owner !== cl) return status(cl, msg, Status.INVALID_ARGUMENT);
-    const target = objects.get(msg.attrs.target);
+    const pair = subscription(cl, msg);
+    if (pair === null) return;
+    const { sub, target } = pair;
     if (!target || !sub.targets.has(target.id)) return status(cl, msg, Status.NOT_FOUND);
     unsubscribe(sub, target);
     status(cl, msg, Status.OK);
