@@ -16,6 +16,7 @@
  */
 
 import { getLogger } from "@logtape/logtape";
+import { logEnabled } from "../telemetry/log.ts";
 import {
   addMember,
   applyCommand,
@@ -234,11 +235,13 @@ export class Runtime {
     try {
       const obs = await source.collect(this.#opts.clock.now());
       this.ingest(obs);
-      for (const o of obs) {
-        const { t: _t, member, ...fields } = o;
-        const line = { collector: source.name, member, ...fields };
-        if (this.#opts.monitor) log.info("Metrics collected", line);
-        else log.trace("Metrics collected", line);
+      if (this.#opts.monitor || logEnabled("trace")) {
+        for (const o of obs) {
+          const { t: _t, member, ...fields } = o;
+          const line = { collector: source.name, member, ...fields };
+          if (this.#opts.monitor) log.info("Metrics collected", line);
+          else log.trace("Metrics collected", line);
+        }
       }
       h.observations += obs.length;
       h.last_ok_t = this.#opts.clock.now();
@@ -292,12 +295,14 @@ export class Runtime {
         state: m.state,
       });
     }
-    const scores = result.state.members.map((m) =>
-      `${m.spec.name}:${m.final === null ? "-" : m.final.toFixed(1)}(${m.state})`
-    ).join(" ");
-    const tickLine = { primary: result.decision.primary ?? "none", scores };
-    if (this.#opts.monitor) log.info("Decision", tickLine);
-    else log.debug("Decision", tickLine);
+    if (this.#opts.monitor || logEnabled("debug")) {
+      const scores = result.state.members.map((m) =>
+        `${m.spec.name}:${m.final === null ? "-" : m.final.toFixed(1)}(${m.state})`
+      ).join(" ");
+      const tickLine = { primary: result.decision.primary ?? "none", scores };
+      if (this.#opts.monitor) log.info("Decision", tickLine);
+      else log.debug("Decision", tickLine);
+    }
     for (const ev of result.events) this.#emit({ ...ev, wall_ms: wall });
     const primary = result.decision.primary;
     const due = now - this.#lastApplyT >= (this.#opts.reconcileEveryS ?? 60);

@@ -57,6 +57,17 @@ export interface LogHandle {
 
 const RANK: Record<LevelName, number> = { trace: 0, debug: 1, info: 2, warn: 3, error: 4 };
 
+/** The lowest level the running set-up writes; null while logging is not set up. */
+let activeLevel: LevelName | null = null;
+
+/**
+ * Whether a record at `level` would be written now. Hot paths check it before
+ * building the fields of a detailed record, so a quiet daemon does no such work.
+ */
+export function logEnabled(level: LevelName): boolean {
+  return activeLevel !== null && RANK[level] >= RANK[activeLevel];
+}
+
 function levelOf(record: LogRecord): LevelName {
   switch (record.level) {
     case "trace":
@@ -218,6 +229,7 @@ class LogFile {
  */
 export async function setupLogging(opts: LoggingOptions): Promise<LogHandle> {
   let current: LevelName = opts.level;
+  activeLevel = current;
   const color = wantColor(
     opts.color,
     opts.console === "stdout" ? Deno.stdout.isTerminal() : Deno.stderr.isTerminal(),
@@ -257,6 +269,7 @@ export async function setupLogging(opts: LoggingOptions): Promise<LogHandle> {
   return {
     setLevel(level: LevelName) {
       current = level;
+      activeLevel = level;
     },
     level() {
       return current;
@@ -265,6 +278,7 @@ export async function setupLogging(opts: LoggingOptions): Promise<LogHandle> {
       file?.reopen();
     },
     async close() {
+      activeLevel = null;
       await reset();
       file?.close();
     },

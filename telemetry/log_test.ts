@@ -1,6 +1,13 @@
 import assert from "node:assert/strict";
 import { getLogger, type LogRecord } from "@logtape/logtape";
-import { formatConsoleLine, formatJsonLine, isLevelName, setupLogging, wantColor } from "./log.ts";
+import {
+  formatConsoleLine,
+  formatJsonLine,
+  isLevelName,
+  logEnabled,
+  setupLogging,
+  wantColor,
+} from "./log.ts";
 
 function record(
   level: LogRecord["level"],
@@ -97,4 +104,15 @@ Deno.test("file sink appends, filters by level, rotates past the cap and reopens
   assert.equal(JSON.parse(lines[0]).msg, "after reopen");
   await logs.close();
   await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("logEnabled follows the running set-up and is off without one", async () => {
+  assert.equal(logEnabled("error"), false);
+  const logs = await setupLogging({ level: "info", console: "none" });
+  assert.equal(logEnabled("debug"), false);
+  assert.equal(logEnabled("warn"), true);
+  logs.setLevel("trace");
+  assert.equal(logEnabled("trace"), true);
+  await logs.close();
+  assert.equal(logEnabled("error"), false);
 });

@@ -28,6 +28,7 @@ export {
   isLevelName,
   type LevelName,
   LEVELS,
+  logEnabled,
   type LoggingOptions,
   type LogHandle,
   setupLogging,
