@@ -163,6 +163,8 @@ export class Runtime {
   #engineCfg: EngineConfig;
   #state: EngineState;
   #pending: Observation[] = [];
+  /** Time of the last observation handed to the engine: ingestion never goes back in time. */
+  #lastObsT = -Infinity;
   #health = new Map<string, SourceHealth>();
   #busy = new Set<string>();
   #sources: Source[];
@@ -280,7 +282,13 @@ export class Runtime {
     batch.sort((a, b) => a.t - b.t);
     let state = this.#state;
     for (const o of batch) {
-      const obs = o.t > now ? { ...o, t: now } : o;
+      // A slow probe can report a time earlier than an observation already
+      // taken in a previous tick. The engine and the `--record` trace see it
+      // at the later time, so the trace stays sorted and replays exactly
+      // what the engine was given. Times from the future are pulled back to now.
+      const t = Math.min(now, Math.max(o.t, this.#lastObsT));
+      const obs = t === o.t ? o : { ...o, t };
+      this.#lastObsT = Math.max(this.#lastObsT, t);
       state = observeSafe(state, obs);
       this.#opts.telemetry.sample(obs, wall);
       this.#opts.record?.(obs);

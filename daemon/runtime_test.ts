@@ -104,6 +104,39 @@ Deno.test("a dish-reported outage moves the primary within one tick and the cont
   assert.equal(rt.controller().applied, "cell");
 });
 
+Deno.test("a late observation is ingested and recorded no earlier than the last one (sorted --record traces)", () => {
+  const clock = new VirtualClock();
+  const recorded: Observation[] = [];
+  const rt = new Runtime({
+    clock,
+    engine: cfg,
+    members,
+    applier: recordingApplier(),
+    telemetry: sink(),
+    sources: [],
+    record: (o) => recorded.push(o),
+  });
+  clock.advance(5);
+  // A link reading at 4.8 s reaches the engine in this tick ...
+  rt.ingest([{ t: 4.8, member: "cell", link_up: true }]);
+  rt.step();
+  // ... and a slow probe started at 4.2 s reports only in the next one; a
+  // reading stamped in the future is pulled back to the tick's time.
+  clock.advance(1);
+  rt.ingest([
+    { t: 4.2, member: "starlink", latency_ms: 40, loss_pct: 0 },
+    { t: 9, member: "cell", latency_ms: 60, loss_pct: 0 },
+  ]);
+  rt.step();
+  assert.deepEqual(recorded.map((o) => [o.member, o.t]), [
+    ["cell", 4.8],
+    ["starlink", 4.8],
+    ["cell", 6],
+  ]);
+  const starlink = rt.state.members.find((m) => m.spec.name === "starlink")!;
+  assert.equal(starlink.fields.latency_ms?.t, 4.8, "the engine saw the same time as the trace");
+});
+
 Deno.test("a hung collector never delays a tick; its turns are skipped, not piled up", async () => {
   const clock = new VirtualClock();
   let started = 0;
