@@ -275,6 +275,8 @@ interface Assembly {
   collectorMembers: Map<string, string | null>;
   netifd: NetifdCollector | null;
   starlink: StarlinkCollector | null;
+  /** Built while connected to ubus (netifd, iwinfo and the modem over ubus were wired). */
+  withUbus: boolean;
 }
 
 async function assemble(
@@ -536,6 +538,7 @@ async function assemble(
     collectorMembers,
     netifd,
     starlink,
+    withUbus: ubus !== null,
   };
 }
 
@@ -700,6 +703,63 @@ export async function startDaemon(opts: DaemonOptions): Promise<DaemonHandle> {
   });
 
   let stopped: Promise<void> | null = null;
+  // Reloads (SIGHUP) and the late arrival of ubus rebuild the assembly one at a time.
+  let rewiring: Promise<void> = Promise.resolve();
+  const rewire = (reread: boolean, reason: string): Promise<void> => {
+    const next = rewiring.then(async () => {
+      if (reread) {
+        const loaded = await loadConfig(opts.configPath);
+        cfg = loaded.config;
+        warnings = loaded.warnings;
+        for (const w of warnings) log.warn(w);
+        if (opts.logs !== undefined && !opts.logsForced) opts.logs.setLevel(cfg.main.log_level);
+      }
+      const built = await assemble(cfg, opts, server, run, clock, urgent, linkUp, asm.netifd);
+      if (stopped !== null) {
+        // Stopped meanwhile: release what was just built instead of starting it.
+        await Promise.all(built.sources.map((s) => s.close?.()));
+        return;
+      }
+      const old = asm;
+      asm = built;
+      if (reread) notifier = new Notifier(cfg.notifications);
+      wireDish(built);
+      rt.reload(engineConfigFromConfig(cfg), built.members, built.sources);
+      rt.setApplier(built.applier);
+      if (built.netifd !== null && built.netifd !== old.netifd) {
+        await built.netifd.start().catch(() => undefined);
+      }
+      rt.event("config", { reason });
+    });
+    // A failed rebuild must not wedge the ones after it; the caller still sees the error.
+    rewiring = next.catch(() => undefined);
+    return next;
+  };
+  // Started without ubus (ubusd came up late): once it is there, wire the collectors that
+  // need it (netifd events, iwinfo, the modem over ubus) and re-discover the members.
+  // Later reconnects (ubusd restarted) keep the same collectors, which call through the
+  // server and so follow the new connection by themselves.
+  let wiringUbus = false;
+  const wireLateUbus = () => {
+    if (asm.withUbus || wiringUbus || stopped !== null) return;
+    wiringUbus = true;
+    setTimeout(() => {
+      rewire(false, `ubus is up at ${server.socketPath}: netifd, iwinfo and modem collectors wired`)
+        .catch((err) =>
+          log.warn("Cannot wire the ubus collectors", {
+            error: err instanceof Error ? err.message : String(err),
+          })
+        )
+        .finally(() => {
+          // Not wired (ubus went away again, or a failure): the next registration retries.
+          wiringUbus = false;
+        });
+    }, 0);
+  };
+  server.onRegistered = wireLateUbus;
+  // It may have connected while the first assembly was being built.
+  if (server.connected) wireLateUbus();
+
   return {
     runtime: rt,
     backend,
@@ -707,23 +767,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<DaemonHandle> {
     get mode() {
       return asm.mode;
     },
-    async reload() {
-      const loaded = await loadConfig(opts.configPath);
-      cfg = loaded.config;
-      warnings = loaded.warnings;
-      for (const w of warnings) log.warn(w);
-      if (opts.logs !== undefined && !opts.logsForced) opts.logs.setLevel(cfg.main.log_level);
-      const next = await assemble(cfg, opts, server, run, clock, urgent, linkUp, asm.netifd);
-      const old = asm;
-      asm = next;
-      notifier = new Notifier(cfg.notifications);
-      wireDish(next);
-      rt.reload(engineConfigFromConfig(cfg), next.members, next.sources);
-      rt.setApplier(next.applier);
-      if (next.netifd !== null && next.netifd !== old.netifd) {
-        await next.netifd.start().catch(() => undefined);
-      }
-      rt.event("config", { reason: `configuration reloaded from ${opts.configPath}` });
+    reload() {
+      return rewire(true, `configuration reloaded from ${opts.configPath}`);
     },
     stop() {
       // Idempotent: a second call (signal during shutdown, cleanup code) waits for the first.

@@ -148,3 +148,64 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "daemon: ubusd coming up after the daemon wires the netifd collector without a SIGHUP",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "starfail_daemon_late_ubus_test" });
+    const socket = `${dir}/ubus.sock`;
+    const config = `${dir}/starfail`;
+    await Deno.writeTextFile(
+      config,
+      [
+        "config starfail 'main'",
+        "\toption use_mwan3 '0'",
+        "config starfail 'starlink'",
+        "\toption enabled '0'",
+        "config member 'wan'",
+        "\toption class 'lan'",
+        "",
+      ].join("\n"),
+    );
+    const run = (): Promise<ExecResult> =>
+      Promise.resolve({ code: 1, stdout: "", stderr: "not here", timedOut: false });
+    // No broker yet: the daemon starts without ubus.
+    const handle = await startDaemon({ configPath: config, socket, run, ubusWaitMs: 50 });
+    let broker: Awaited<ReturnType<typeof startBroker>> | null = null;
+    let router: RouterSim | null = null;
+    try {
+      const names = () => handle.runtime.health().map((h) => h.name);
+      assert.ok(!names().includes("netifd"), names().join(","));
+      broker = await startBroker({ path: socket });
+      router = new RouterSim({
+        socket,
+        interfaces: [{
+          name: "wan",
+          l3_device: "sfdt1wan",
+          address: "192.0.2.2",
+          gateway: "192.0.2.1",
+        }],
+      });
+      await router.start();
+      // The object server retries with back-off (at most 5 s); then the collector polls.
+      let polled = false;
+      for (let i = 0; i < 300 && !polled; i++) {
+        polled = handle.runtime.health().find((h) => h.name === "netifd")?.last_ok_t != null;
+        if (!polled) await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      assert.ok(polled, `netifd collector never polled; collectors: ${names().join(",")}`);
+      const wired = handle.backend.events(50).events.find((e) =>
+        e.type === "config" && e.reason.startsWith("ubus is up")
+      );
+      assert.ok(wired, "one event says the ubus collectors were wired");
+      assert.equal(handle.members().find((m) => m.name === "wan")?.device, "sfdt1wan");
+    } finally {
+      await handle.stop();
+      await router?.stop();
+      await broker?.close();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
