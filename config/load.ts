@@ -15,6 +15,7 @@
  * @module
  */
 
+import { FileLockTimeout, withFileLock } from "./file_lock.ts";
 import * as v from "valibot";
 import {
   editUciOption,
@@ -648,6 +649,19 @@ export interface SetOptionResult {
  * ```
  */
 export async function setOption(
+  path: string,
+  key: string,
+  value: string,
+): Promise<SetOptionResult> {
+  try {
+    return await withFileLock(path, () => setOptionLocked(path, key, value));
+  } catch (err) {
+    if (err instanceof FileLockTimeout) throw new ConfigError([err.message]);
+    throw err;
+  }
+}
+
+async function setOptionLocked(
   path: string,
   key: string,
   value: string,

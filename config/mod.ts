@@ -33,6 +33,7 @@ export {
   type UciStatement,
 } from "./uci.ts";
 export { writeFileAtomic, type WriteFileAtomicOptions } from "./atomic_write.ts";
+export { type FileLockOptions, FileLockTimeout, withFileLock } from "./file_lock.ts";
 export {
   ConfigSchema,
   DEFAULT_CONFIG,

@@ -39,7 +39,7 @@ Deno.test("with the binary's permissions: version, help and every command's --he
 });
 
 Deno.test(
-  "with the binary's permissions: config validate reads /tmp/starfail and reports problems",
+  "with the binary's permissions: config validate and config set work in /tmp/starfail",
   {
     ignore: Deno.uid() !== 0 && !isWritable("/tmp"),
   },
@@ -58,6 +58,10 @@ Deno.test(
         no.stderr,
         /:2: section 'main' option 'cooldown_s' = 'abc': expected an integer/,
       );
+      // config set: locked read-modify-write, temp file, fsync, rename, all within the grants.
+      const set = await starfail(["config", "set", "main.cooldown_s", "60", "--config", good]);
+      assert.equal(set.code, 0, set.stderr);
+      assert.match(await Deno.readTextFile(good), /option cooldown_s '60'/);
       const outside = await starfail(["config", "validate", "--config", "/etc/hostname"]);
       assert.notEqual(outside.code, 0);
       assert.equal(outside.stderr.trim().split("\n").length, 1, outside.stderr);
