@@ -78,6 +78,8 @@ export interface DishOutageRecord {
   duration_s: number;
   /** The dish switched satellites to end it. */
   did_switch: boolean;
+  /** Found in the collector's first history read: it happened before the collector was watching. */
+  backlog: boolean;
 }
 
 /** What the dish said beyond the engine fields (for ubus/CLI status). */
@@ -433,6 +435,8 @@ export class StarlinkCollector {
   #lastUptime: number | undefined;
   #lastBootcount: number | undefined;
   #lastOutageStartNs = 0n;
+  /** A history answer has been read (the next outages are no longer backlog). */
+  #historyRead = false;
   #previous: { software_version?: string; api_version?: number } | undefined;
   readonly #announcedFirmware = new Set<string>();
   #locationDenied = false;
@@ -744,6 +748,8 @@ export class StarlinkCollector {
       return;
     }
     this.#historyDueAt = t + this.#historyMs / 1000;
+    const backlog = !this.#historyRead;
+    this.#historyRead = true;
     const take = takeHistory(this.#cursor, answer.body, this.#boot);
     this.#cursor = take.cursor;
     if (take.lost > 0) {
@@ -780,6 +786,7 @@ export class StarlinkCollector {
         start_unix_ms: startMs,
         duration_s: (num(outage.duration_ns) ?? 0) / 1e9,
         did_switch: outage.did_switch === true,
+        backlog,
       });
     }
     this.#lastOutageStartNs = newest;

@@ -403,11 +403,13 @@ Deno.test({
       assert.deepEqual(first.outages.map((o) => o.cause), ["NO_SCHEDULE"]);
       assert.equal(first.outages[0].start_unix_ms, (epochUnixS + 40) * 1000);
       assert.equal(first.outages[0].duration_s, 10);
+      assert.equal(first.outages[0].backlog, true, "found in the first history read");
       clock.t = 105; // the outage that began at 100 is still going
       assert.deepEqual((await collector.pollOnce()).outages, []);
       clock.t = 110; // … and now it is over
       const third = await collector.pollOnce();
       assert.deepEqual(third.outages.map((o) => o.start_unix_ms), [(epochUnixS + 100) * 1000]);
+      assert.equal(third.outages[0].backlog, false, "seen while watching");
       clock.t = 111;
       assert.deepEqual((await collector.pollOnce()).outages, [], "not delivered twice");
     } finally {

@@ -20,7 +20,7 @@ import {
   type CellularSource,
   detectCellular,
 } from "../collectors/cellular.ts";
-import { StarlinkCollector } from "../collectors/starlink.ts";
+import { type DishOutageRecord, StarlinkCollector } from "../collectors/starlink.ts";
 import { parseUciShow } from "../controllers/uci_show.ts";
 import { findDefaultRule, Mwan3Controller, policyMembers } from "../controllers/mwan3.ts";
 import { RouteController } from "../controllers/route.ts";
@@ -574,6 +574,40 @@ export function storeSink(store: TelemetryStore, linkUp?: Map<string, boolean>):
   };
 }
 
+/**
+ * Event texts for outages the dish recorded in its history. Outages from the
+ * collector's first history read happened before it was watching (the dish
+ * keeps a long list), so they become one summary line; later ones get a line
+ * each.
+ */
+export function dishOutageReasons(outages: DishOutageRecord[]): string[] {
+  const backlog = outages.filter((o) => o.backlog);
+  const lines: string[] = [];
+  if (backlog.length > 0) {
+    const byCause = new Map<string, number>();
+    let total = 0;
+    for (const o of backlog) {
+      byCause.set(o.cause, (byCause.get(o.cause) ?? 0) + 1);
+      total += o.duration_s;
+    }
+    const causes = [...byCause].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+      .map(([cause, n]) => `${cause} ${n}`).join(", ");
+    const since = new Date(Math.min(...backlog.map((o) => o.start_unix_ms))).toISOString();
+    const n = backlog.length;
+    lines.push(
+      `dish history before starfail was watching: ${n} outage${n === 1 ? "" : "s"} since ` +
+        `${since} (${causes}), ${total.toFixed(1)} s in all`,
+    );
+  }
+  for (const o of outages) {
+    if (o.backlog) continue;
+    const start = new Date(o.start_unix_ms).toISOString();
+    const how = o.did_switch ? " (ended by a satellite switch)" : "";
+    lines.push(`dish outage ${o.cause}: ${o.duration_s.toFixed(1)} s from ${start}${how}`);
+  }
+  return lines;
+}
+
 function notificationFor(ev: DaemonEvent, kind: string | undefined): NotificationType | null {
   if (ev.type === "switch" && ev.from !== null) {
     if (kind === "failback") return "failback";
@@ -670,6 +704,10 @@ export async function startDaemon(opts: DaemonOptions): Promise<DaemonHandle> {
     const member = a.members.find((m) => m.class === "starlink")?.name ?? null;
     a.starlink?.onEvent((e) => {
       rt.event(e.kind === "api_changed" ? "dish_api" : "collector", { member, reason: e.message });
+    });
+    // The dish's own outage records (from its history): what it saw, even between polls.
+    a.starlink?.onOutage((outages) => {
+      for (const reason of dishOutageReasons(outages)) rt.event("dish_outage", { member, reason });
     });
   };
   wireDish(asm);

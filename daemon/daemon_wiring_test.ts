@@ -3,7 +3,7 @@ import { startBroker } from "../ubus/broker.ts";
 import { RouterSim } from "../test/ubus_sims.ts";
 import type { ExecResult } from "../collectors/exec.ts";
 import { startDishSim } from "../test/dish_sim.ts";
-import { dropPathMetrics, startDaemon } from "./daemon.ts";
+import { dishOutageReasons, dropPathMetrics, startDaemon } from "./daemon.ts";
 
 Deno.test({
   name: "daemon: a member netifd does not know is not reported down by the netifd collector",
@@ -208,4 +208,46 @@ Deno.test({
       await Deno.remove(dir, { recursive: true });
     }
   },
+});
+
+Deno.test("daemon: the dish's outage records become events, the backlog as one summary", () => {
+  const at = Date.UTC(2026, 10, 25, 12, 0, 0);
+  assert.deepEqual(
+    dishOutageReasons([
+      {
+        cause: "OBSTRUCTED",
+        start_unix_ms: at,
+        duration_s: 3.25,
+        did_switch: false,
+        backlog: true,
+      },
+      {
+        cause: "NO_SCHEDULE",
+        start_unix_ms: at + 60_000,
+        duration_s: 9,
+        did_switch: true,
+        backlog: true,
+      },
+      {
+        cause: "OBSTRUCTED",
+        start_unix_ms: at + 90_000,
+        duration_s: 2,
+        did_switch: false,
+        backlog: true,
+      },
+      {
+        cause: "NO_SCHEDULE",
+        start_unix_ms: at + 600_000,
+        duration_s: 8.9,
+        did_switch: true,
+        backlog: false,
+      },
+    ]),
+    [
+      "dish history before starfail was watching: 3 outages since 2026-11-25T12:00:00.000Z " +
+      "(OBSTRUCTED 2, NO_SCHEDULE 1), 14.3 s in all",
+      "dish outage NO_SCHEDULE: 8.9 s from 2026-11-25T12:10:00.000Z (ended by a satellite switch)",
+    ],
+  );
+  assert.deepEqual(dishOutageReasons([]), []);
 });

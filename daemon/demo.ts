@@ -60,6 +60,8 @@ export interface DemoSummary {
   clear_at_s: number;
   /** Every change of primary. */
   switches: DemoSwitch[];
+  /** Outages the dish recorded in its own history (the `dish_outage` events). */
+  dish_outages: string[];
   /** Commands the fake mwan3 received (`ifup wwan`, …). */
   mwan3_calls: string[];
   /** The mwan3 member metrics at the end, from the fake uci's files. */
@@ -129,7 +131,9 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoSummary> {
   opts.onReady?.({ socket, dir });
 
   const switches: DemoSwitch[] = [];
+  const dishOutages: string[] = [];
   handle.runtime.onEvent((ev) => {
+    if (ev.type === "dish_outage") dishOutages.push(ev.reason);
     if (ev.type === "switch" && ev.to !== null) {
       switches.push({
         at_s: Math.round(elapsed() * 10) / 10,
@@ -174,6 +178,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoSummary> {
     loss_at_s: times.loss,
     clear_at_s: times.clear,
     switches,
+    dish_outages: dishOutages,
     mwan3_calls: calls,
     metrics,
   };
@@ -210,6 +215,7 @@ export function formatSummary(s: DemoSummary): string {
         : `Left Starlink ${(-lead).toFixed(1)} s after the first lost ping.`,
     );
   }
+  for (const o of s.dish_outages) lines.push(`The dish's own record: ${o}.`);
   lines.push(`mwan3 received: ${s.mwan3_calls.join(", ") || "nothing"}`);
   lines.push(
     `mwan3 member metrics now: ${Object.entries(s.metrics).map(([k, v]) => `${k}=${v}`).join(" ")}`,

@@ -46,6 +46,9 @@ Deno.test({
     assert.ok(back.at_s > summary.clear_at_s);
     assert.equal(summary.switches.length, 3, "no flapping");
     assert.deepEqual(summary.mwan3_calls, ["ifup wwan", "ifup wan"]);
+    // The dish's history records the outage once it is over, with its cause.
+    assert.equal(summary.dish_outages.length, 1, summary.dish_outages.join("; "));
+    assert.match(summary.dish_outages[0], /^dish outage OBSTRUCTED: \d+\.\d s from /);
     assert.equal(summary.metrics["wan_m1_w3"], "1");
   },
 });

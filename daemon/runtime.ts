@@ -107,7 +107,10 @@ export interface Applier {
 
 /** A daemon-level event (engine events plus controller and collector events). */
 export interface DaemonEvent extends Omit<EngineEvent, "type"> {
-  /** Event type: the engine's, or `apply`, `apply_failed`, `drift`, `collector`, `dish_api`, `config`. */
+  /**
+   * Event type: the engine's, or `apply`, `apply_failed`, `drift`, `collector`, `dish_api`,
+   * `dish_outage`, `config`.
+   */
   type:
     | EngineEvent["type"]
     | "apply"
@@ -115,6 +118,7 @@ export interface DaemonEvent extends Omit<EngineEvent, "type"> {
     | "drift"
     | "collector"
     | "dish_api"
+    | "dish_outage"
     | "config";
   /** Wall-clock time (ms since the epoch). */
   wall_ms: number;
