@@ -257,7 +257,7 @@ const MainObject = v.object({
   restore_latency_ms: integer(1, 60000, 800),
   restore_min_duration_s: integer(0, 3600, 30),
   hard_fail_probes: integer(1, 100, 3),
-  ride_through_s: integer(0, 60, 5),
+  ride_through_s: integer(0, 60, 6),
   stale_after_s: integer(1, 600, 10),
   use_mwan3: bool(true),
   dry_run: bool(false),

@@ -150,7 +150,7 @@ export const DEFAULT_ENGINE_CONFIG: Readonly<Required<EngineConfig>> = Object.fr
   sinr_bad_db: 0,
   wifi_snr_ok_db: 25,
   wifi_snr_bad_db: 5,
-  ride_through_s: 5,
+  ride_through_s: 6,
 });
 
 /**

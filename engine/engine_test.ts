@@ -264,7 +264,7 @@ Deno.test("ride-through: a dish outage predicted to end within ride_through_s ke
   assert.ok(first.events.some((e) => e.type === "member_state" && e.to === "down"));
   assert.match(first.decision.reason, /riding through: dish reports outage NO_SCHEDULE/);
   assert.equal(first.state.ride?.member, "sl");
-  assert.equal(first.state.ride?.until, 61 + 3 + 5);
+  assert.equal(first.state.ride?.until, 61 + 3 + cfg.ride_through_s);
   assert.equal(run.state.ride, null);
 });
 
@@ -279,8 +279,8 @@ Deno.test("ride-through ends at its deadline: a longer outage than predicted is 
   const d = run.decisions.at(-1)!;
   assert.equal(d.primary, "cell");
   assert.equal(d.kind, "hard");
-  // The dish keeps predicting 2 s; the first prediction allowed 61 + 2 + 5 = 68.
-  assert.ok(d.t <= 68, `left at ${d.t}`);
+  // The dish keeps predicting 2 s; the first prediction allowed 61 + 2 + ride_through_s.
+  assert.ok(d.t <= 61 + 2 + cfg.ride_through_s, `left at ${d.t}`);
 });
 
 Deno.test("no ride-through without a short prediction, with the link down, or when turned off", () => {

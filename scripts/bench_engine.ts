@@ -6,7 +6,7 @@
  * ratio starfail / best baseline. Then measures engine throughput on a 24 h,
  * 4-member, 1 Hz trace. Prints a Markdown report, then one JSON line.
  *
- * Usage: deno run -A scripts/bench_engine.ts [--quick] [--seed N]
+ * Usage: deno run -A scripts/bench_engine.ts [--quick] [--seed N] [--seeds COUNT]
  *
  * @module
  */
@@ -22,7 +22,11 @@ import type { Observation } from "../engine/types.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
-  options: { quick: { type: "boolean" }, seed: { type: "string" } },
+  options: {
+    quick: { type: "boolean" },
+    seed: { type: "string" },
+    seeds: { type: "string" },
+  },
 });
 const quick = values.quick === true;
 const baseSeed = values.seed === undefined ? 20261125 : Number(values.seed);
@@ -30,7 +34,12 @@ if (!Number.isInteger(baseSeed)) {
   console.error(`bench_engine: --seed '${values.seed}': expected an integer`);
   Deno.exit(64);
 }
-const seeds = quick ? [baseSeed] : [baseSeed, baseSeed + 1, baseSeed + 2];
+const seedCount = values.seeds === undefined ? (quick ? 1 : 3) : Number(values.seeds);
+if (!Number.isInteger(seedCount) || seedCount < 1 || seedCount > 100) {
+  console.error(`bench_engine: --seeds '${values.seeds}': expected a whole number from 1 to 100`);
+  Deno.exit(64);
+}
+const seeds = Array.from({ length: seedCount }, (_, i) => baseSeed + i);
 const cfg = engineConfig();
 
 /** starfail's run: its primary timeline, when it marked each member down, and its ride-throughs. */
