@@ -78,7 +78,10 @@ export interface DishOutageRecord {
   duration_s: number;
   /** The dish switched satellites to end it. */
   did_switch: boolean;
-  /** Found in the collector's first history read: it happened before the collector was watching. */
+  /**
+   * Found in the first history read (of this collector, or of the collectors
+   * sharing its `history_state`): it happened before anyone was watching.
+   */
   backlog: boolean;
 }
 
@@ -172,6 +175,12 @@ export interface StarlinkCollectorOptions {
   clock?: () => number;
   /** A client to use instead of creating one (tests). */
   client?: StarlinkClient;
+  /**
+   * Shared by collectors that replace one another (a config reload): `read`
+   * turns true once any of them has read the dish's history, and only outages
+   * found before that are marked `backlog`. Default: this collector's own.
+   */
+  history_state?: { read: boolean };
 }
 
 /** Everything one polling round produced. */
@@ -436,7 +445,7 @@ export class StarlinkCollector {
   #lastBootcount: number | undefined;
   #lastOutageStartNs = 0n;
   /** A history answer has been read (the next outages are no longer backlog). */
-  #historyRead = false;
+  #historyState: { read: boolean };
   #previous: { software_version?: string; api_version?: number } | undefined;
   readonly #announcedFirmware = new Set<string>();
   #locationDenied = false;
@@ -463,6 +472,7 @@ export class StarlinkCollector {
     this.#slowMs = options.slow_interval_ms ?? 60_000;
     this.#maxBackoffMs = options.max_backoff_ms ?? 10_000;
     this.#clock = options.clock ?? (() => performance.now() / 1000);
+    this.#historyState = options.history_state ?? { read: false };
   }
 
   /** Subscribes to status observations (one per successful round). */
@@ -748,8 +758,8 @@ export class StarlinkCollector {
       return;
     }
     this.#historyDueAt = t + this.#historyMs / 1000;
-    const backlog = !this.#historyRead;
-    this.#historyRead = true;
+    const backlog = !this.#historyState.read;
+    this.#historyState.read = true;
     const take = takeHistory(this.#cursor, answer.body, this.#boot);
     this.#cursor = take.cursor;
     if (take.lost > 0) {

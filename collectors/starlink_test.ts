@@ -412,6 +412,38 @@ Deno.test({
       assert.equal(third.outages[0].backlog, false, "seen while watching");
       clock.t = 111;
       assert.deepEqual((await collector.pollOnce()).outages, [], "not delivered twice");
+      // A replacement collector (config reload) sharing the history state re-reads the
+      // dish's list, but nothing in it is backlog any more.
+      const shared = { read: false };
+      const a = new StarlinkCollector({
+        member: "starlink",
+        host: sim.hostname,
+        port: sim.port,
+        grpc_web_port: 0,
+        timeout_ms: 500,
+        history_interval_ms: 0,
+        clock: () => clock.t,
+        history_state: shared,
+      });
+      const b = new StarlinkCollector({
+        member: "starlink",
+        host: sim.hostname,
+        port: sim.port,
+        grpc_web_port: 0,
+        timeout_ms: 500,
+        history_interval_ms: 0,
+        clock: () => clock.t,
+        history_state: shared,
+      });
+      try {
+        assert.ok((await a.pollOnce()).outages.every((o) => o.backlog));
+        const reread = (await b.pollOnce()).outages;
+        assert.equal(reread.length, 2);
+        assert.ok(reread.every((o) => !o.backlog));
+      } finally {
+        await a.stop();
+        await b.stop();
+      }
     } finally {
       await sim.close();
       await collector.stop();

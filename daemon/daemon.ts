@@ -288,6 +288,7 @@ async function assemble(
   urgent: (obs: Observation) => void,
   linkUp: Map<string, boolean>,
   prevNetifd: NetifdCollector | null,
+  dishHistory: { read: boolean },
 ): Promise<Assembly> {
   const dryRun = opts.dryRun === true || cfg.main.dry_run;
   const ubus = server.connected ? server : null;
@@ -488,6 +489,7 @@ async function assemble(
       location: cfg.starlink.location,
       diagnostics: cfg.starlink.diagnostics,
       clock: () => clock.now(),
+      history_state: dishHistory,
     });
     // The dish's PoP ping statistics stand in for probes only where the member is not probed.
     const probed = collectorMembers.has(`probe:${dishMember.name}`);
@@ -575,12 +577,19 @@ export function storeSink(store: TelemetryStore, linkUp?: Map<string, boolean>):
 }
 
 /**
- * Event texts for outages the dish recorded in its history. Outages from the
- * collector's first history read happened before it was watching (the dish
- * keeps a long list), so they become one summary line; later ones get a line
- * each.
+ * Event texts for outages the dish recorded in its history. Outages that
+ * started at or before `reportedUntilMs` (the newest start already reported)
+ * are skipped: a collector rebuilt by a reload reads the dish's whole list
+ * again. Backlog outages (from before anyone was watching; the dish keeps a
+ * long list) become one summary line; the others get a line each. Returns the
+ * lines and the new `reportedUntilMs`.
  */
-export function dishOutageReasons(outages: DishOutageRecord[]): string[] {
+export function dishOutageReasons(
+  all: DishOutageRecord[],
+  reportedUntilMs = -Infinity,
+): { lines: string[]; reportedUntilMs: number } {
+  const outages = all.filter((o) => o.start_unix_ms > reportedUntilMs);
+  const until = outages.reduce((m, o) => Math.max(m, o.start_unix_ms), reportedUntilMs);
   const backlog = outages.filter((o) => o.backlog);
   const lines: string[] = [];
   if (backlog.length > 0) {
@@ -605,7 +614,7 @@ export function dishOutageReasons(outages: DishOutageRecord[]): string[] {
     const how = o.did_switch ? " (ended by a satellite switch)" : "";
     lines.push(`dish outage ${o.cause}: ${o.duration_s.toFixed(1)} s from ${start}${how}`);
   }
-  return lines;
+  return { lines, reportedUntilMs: until };
 }
 
 function notificationFor(ev: DaemonEvent, kind: string | undefined): NotificationType | null {
@@ -655,7 +664,10 @@ export async function startDaemon(opts: DaemonOptions): Promise<DaemonHandle> {
     // A link that came back needs its routes again (route mode): reconcile at the next tick.
     if (obs.link_up === true) runtime.reconcileSoon();
   };
-  let asm = await assemble(cfg, opts, server, run, clock, urgent, linkUp, null);
+  // Survives config reloads, so a rebuilt dish collector does not take outages it
+  // (re)reads from the dish's list for ones from before the daemon was watching.
+  const dishHistory = { read: false };
+  let asm = await assemble(cfg, opts, server, run, clock, urgent, linkUp, null, dishHistory);
 
   const store = new TelemetryStore({
     max_samples_per_member: cfg.main.max_samples_per_member,
@@ -700,14 +712,19 @@ export async function startDaemon(opts: DaemonOptions): Promise<DaemonHandle> {
       for (const e of r.errors) log.warn("Notification failed", { error: e });
     });
   });
+  let dishOutagesReportedUntil = -Infinity;
   const wireDish = (a: Assembly) => {
     const member = a.members.find((m) => m.class === "starlink")?.name ?? null;
     a.starlink?.onEvent((e) => {
       rt.event(e.kind === "api_changed" ? "dish_api" : "collector", { member, reason: e.message });
     });
     // The dish's own outage records (from its history): what it saw, even between polls.
+    // A collector built by a reload reads the dish's whole list again; what an earlier
+    // collector already reported is dropped here.
     a.starlink?.onOutage((outages) => {
-      for (const reason of dishOutageReasons(outages)) rt.event("dish_outage", { member, reason });
+      const out = dishOutageReasons(outages, dishOutagesReportedUntil);
+      dishOutagesReportedUntil = out.reportedUntilMs;
+      for (const reason of out.lines) rt.event("dish_outage", { member, reason });
     });
   };
   wireDish(asm);
@@ -752,7 +769,17 @@ export async function startDaemon(opts: DaemonOptions): Promise<DaemonHandle> {
         for (const w of warnings) log.warn(w);
         if (opts.logs !== undefined && !opts.logsForced) opts.logs.setLevel(cfg.main.log_level);
       }
-      const built = await assemble(cfg, opts, server, run, clock, urgent, linkUp, asm.netifd);
+      const built = await assemble(
+        cfg,
+        opts,
+        server,
+        run,
+        clock,
+        urgent,
+        linkUp,
+        asm.netifd,
+        dishHistory,
+      );
       if (stopped !== null) {
         // Stopped meanwhile: release what was just built instead of starting it.
         await Promise.all(built.sources.map((s) => s.close?.()));

@@ -212,42 +212,32 @@ Deno.test({
 
 Deno.test("daemon: the dish's outage records become events, the backlog as one summary", () => {
   const at = Date.UTC(2026, 10, 25, 12, 0, 0);
-  assert.deepEqual(
-    dishOutageReasons([
-      {
-        cause: "OBSTRUCTED",
-        start_unix_ms: at,
-        duration_s: 3.25,
-        did_switch: false,
-        backlog: true,
-      },
-      {
-        cause: "NO_SCHEDULE",
-        start_unix_ms: at + 60_000,
-        duration_s: 9,
-        did_switch: true,
-        backlog: true,
-      },
-      {
-        cause: "OBSTRUCTED",
-        start_unix_ms: at + 90_000,
-        duration_s: 2,
-        did_switch: false,
-        backlog: true,
-      },
-      {
-        cause: "NO_SCHEDULE",
-        start_unix_ms: at + 600_000,
-        duration_s: 8.9,
-        did_switch: true,
-        backlog: false,
-      },
-    ]),
-    [
-      "dish history before starfail was watching: 3 outages since 2026-11-25T12:00:00.000Z " +
-      "(OBSTRUCTED 2, NO_SCHEDULE 1), 14.3 s in all",
-      "dish outage NO_SCHEDULE: 8.9 s from 2026-11-25T12:10:00.000Z (ended by a satellite switch)",
-    ],
-  );
-  assert.deepEqual(dishOutageReasons([]), []);
+  const rec = (cause: string, offsetS: number, duration_s: number, backlog: boolean) => ({
+    cause,
+    start_unix_ms: at + offsetS * 1000,
+    duration_s,
+    did_switch: cause === "NO_SCHEDULE",
+    backlog,
+  });
+  const first = dishOutageReasons([
+    rec("OBSTRUCTED", 0, 3.25, true),
+    rec("NO_SCHEDULE", 60, 9, true),
+    rec("OBSTRUCTED", 90, 2, true),
+    rec("NO_SCHEDULE", 600, 8.9, false),
+  ]);
+  assert.deepEqual(first.lines, [
+    "dish history before starfail was watching: 3 outages since 2026-11-25T12:00:00.000Z " +
+    "(OBSTRUCTED 2, NO_SCHEDULE 1), 14.3 s in all",
+    "dish outage NO_SCHEDULE: 8.9 s from 2026-11-25T12:10:00.000Z (ended by a satellite switch)",
+  ]);
+  assert.equal(first.reportedUntilMs, at + 600_000);
+  // A collector rebuilt by a reload reads the whole list again: only the new outage is news.
+  const again = dishOutageReasons([
+    rec("OBSTRUCTED", 0, 3.25, false),
+    rec("NO_SCHEDULE", 600, 8.9, false),
+    rec("OBSTRUCTED", 700, 4, false),
+  ], first.reportedUntilMs);
+  assert.deepEqual(again.lines, ["dish outage OBSTRUCTED: 4.0 s from 2026-11-25T12:11:40.000Z"]);
+  assert.equal(again.reportedUntilMs, at + 700_000);
+  assert.deepEqual(dishOutageReasons([], 5), { lines: [], reportedUntilMs: 5 });
 });
