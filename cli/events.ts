@@ -5,15 +5,7 @@
  */
 
 import { type CommandSpec, EXIT, numberFlag, parseCommand } from "./args.ts";
-import {
-  callStarfail,
-  clock,
-  printJson,
-  REMOTE_OPTION_HELP,
-  REMOTE_OPTIONS,
-  runRemote,
-  table,
-} from "./remote.ts";
+import { callAndPrint, clock, REMOTE_OPTION_HELP, REMOTE_OPTIONS, table } from "./remote.ts";
 import type { EventsResult } from "../ubus/starfail_object.ts";
 
 /** How `starfail events` is called. */
@@ -45,10 +37,5 @@ export async function run(argv: string[]): Promise<number> {
     fallback: 50,
     integer: true,
   });
-  return await runRemote(async () => {
-    const reply = await callStarfail(parsed.values, "events", { limit });
-    if (parsed.values.json) printJson(reply);
-    else console.log(formatEvents(reply as unknown as EventsResult));
-    return EXIT.OK;
-  });
+  return await callAndPrint(parsed.values, "events", { limit }, formatEvents);
 }

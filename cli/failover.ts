@@ -5,14 +5,7 @@
  */
 
 import { type CommandSpec, EXIT, numberFlag, parseCommand } from "./args.ts";
-import {
-  callStarfail,
-  printJson,
-  REMOTE_OPTION_HELP,
-  REMOTE_OPTIONS,
-  runRemote,
-} from "./remote.ts";
-import type { ActionResult } from "../ubus/starfail_object.ts";
+import { callAction, REMOTE_OPTION_HELP, REMOTE_OPTIONS } from "./remote.ts";
 
 /** How `starfail failover` is called. */
 export const spec: CommandSpec = {
@@ -42,10 +35,5 @@ export async function run(argv: string[]): Promise<number> {
       integer: true,
     });
   }
-  return await runRemote(async () => {
-    const reply = await callStarfail(parsed.values, "failover", args);
-    if (parsed.values.json) printJson(reply);
-    else console.log((reply as unknown as ActionResult).message);
-    return (reply as unknown as ActionResult).ok ? EXIT.OK : EXIT.FAIL;
-  });
+  return await callAction(parsed.values, "failover", args);
 }

@@ -6,14 +6,12 @@
 
 import { type CommandSpec, EXIT, numberFlag, parseCommand } from "./args.ts";
 import {
-  callStarfail,
+  callAndPrint,
   clock,
   duration,
   num,
-  printJson,
   REMOTE_OPTION_HELP,
   REMOTE_OPTIONS,
-  runRemote,
   table,
 } from "./remote.ts";
 import type { HistoryResult } from "../ubus/starfail_object.ts";
@@ -51,13 +49,8 @@ export async function run(argv: string[]): Promise<number> {
     fallback: 600,
     integer: true,
   });
-  return await runRemote(async () => {
-    const reply = await callStarfail(parsed.values, "history", {
-      member: parsed.positionals[0],
-      since_s: since,
-    });
-    if (parsed.values.json) printJson(reply);
-    else console.log(formatHistory(reply as unknown as HistoryResult));
-    return EXIT.OK;
-  });
+  return await callAndPrint(parsed.values, "history", {
+    member: parsed.positionals[0],
+    since_s: since,
+  }, formatHistory);
 }

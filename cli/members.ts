@@ -7,13 +7,11 @@
 
 import { type CommandSpec, EXIT, parseCommand } from "./args.ts";
 import {
-  callStarfail,
+  callAndPrint,
   duration,
   num,
-  printJson,
   REMOTE_OPTION_HELP,
   REMOTE_OPTIONS,
-  runRemote,
   table,
 } from "./remote.ts";
 import type { MembersResult, MemberStatus } from "../ubus/starfail_object.ts";
@@ -104,10 +102,5 @@ export function formatMembers(r: MembersResult, now: number = Date.now() / 1000)
 export async function run(argv: string[]): Promise<number> {
   const parsed = parseCommand(spec, argv);
   if (parsed === null) return EXIT.OK;
-  return await runRemote(async () => {
-    const reply = await callStarfail(parsed.values, "members");
-    if (parsed.values.json) printJson(reply);
-    else console.log(formatMembers(reply as unknown as MembersResult));
-    return EXIT.OK;
-  });
+  return await callAndPrint(parsed.values, "members", {}, formatMembers);
 }

@@ -5,16 +5,7 @@
  */
 
 import { type CommandSpec, EXIT, numberFlag, parseCommand } from "./args.ts";
-import {
-  callStarfail,
-  clock,
-  num,
-  printJson,
-  REMOTE_OPTION_HELP,
-  REMOTE_OPTIONS,
-  runRemote,
-  table,
-} from "./remote.ts";
+import { callAndPrint, clock, num, REMOTE_OPTION_HELP, REMOTE_OPTIONS, table } from "./remote.ts";
 import type { MetricSample, MetricsResult } from "../ubus/starfail_object.ts";
 
 /** How `starfail metrics` is called. */
@@ -70,13 +61,8 @@ export async function run(argv: string[]): Promise<number> {
     fallback: 20,
     integer: true,
   });
-  return await runRemote(async () => {
-    const reply = await callStarfail(parsed.values, "metrics", {
-      member: parsed.positionals[0],
-      limit,
-    });
-    if (parsed.values.json) printJson(reply);
-    else console.log(formatMetrics(reply as unknown as MetricsResult));
-    return EXIT.OK;
-  });
+  return await callAndPrint(parsed.values, "metrics", {
+    member: parsed.positionals[0],
+    limit,
+  }, formatMetrics);
 }

@@ -5,14 +5,7 @@
  */
 
 import { type CommandSpec, EXIT, parseCommand } from "./args.ts";
-import {
-  callStarfail,
-  printJson,
-  REMOTE_OPTION_HELP,
-  REMOTE_OPTIONS,
-  runRemote,
-} from "./remote.ts";
-import type { ActionResult } from "../ubus/starfail_object.ts";
+import { callAction, REMOTE_OPTION_HELP, REMOTE_OPTIONS } from "./remote.ts";
 
 /** How `starfail recheck` is called. */
 export const spec: CommandSpec = {
@@ -28,10 +21,5 @@ export const spec: CommandSpec = {
 export async function run(argv: string[]): Promise<number> {
   const parsed = parseCommand(spec, argv);
   if (parsed === null) return EXIT.OK;
-  return await runRemote(async () => {
-    const reply = await callStarfail(parsed.values, "recheck");
-    if (parsed.values.json) printJson(reply);
-    else console.log((reply as unknown as ActionResult).message);
-    return (reply as unknown as ActionResult).ok ? EXIT.OK : EXIT.FAIL;
-  });
+  return await callAction(parsed.values, "recheck");
 }

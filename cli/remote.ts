@@ -11,7 +11,7 @@ import { CliError, EXIT, type ParsedCommand } from "./args.ts";
 import type { JsonObject } from "../ubus/blob.ts";
 import { resolveSocketPath, UbusClient } from "../ubus/client.ts";
 import { Status, UbusError } from "../ubus/protocol.ts";
-import { STARFAIL_OBJECT } from "../ubus/starfail_object.ts";
+import { type ActionResult, STARFAIL_OBJECT } from "../ubus/starfail_object.ts";
 
 /** Flags every remote command accepts. */
 export const REMOTE_OPTIONS: ParseArgsOptionsConfig = {
@@ -113,6 +113,42 @@ export async function runRemote(body: () => Promise<number>): Promise<number> {
     }
     throw err;
   }
+}
+
+/**
+ * The body every remote command shares: calls `method` with `args`, prints the
+ * raw reply with `--json` or `render(reply)` otherwise, and returns
+ * `exitFor(reply)` (0 by default). Errors come out as in {@linkcode runRemote}.
+ */
+export function callAndPrint<T>(
+  values: ParsedCommand["values"],
+  method: string,
+  args: Record<string, string | number | boolean>,
+  render: (reply: T) => string,
+  exitFor: (reply: T) => number = () => EXIT.OK,
+): Promise<number> {
+  return runRemote(async () => {
+    const reply = await callStarfail(values, method, args);
+    const typed = reply as unknown as T;
+    if (values.json) printJson(reply);
+    else console.log(render(typed));
+    return exitFor(typed);
+  });
+}
+
+/** `failover`, `restore`, `recheck`: prints the reply's message; exit 0 when it succeeded, else 1. */
+export function callAction(
+  values: ParsedCommand["values"],
+  method: string,
+  args: Record<string, string | number | boolean> = {},
+): Promise<number> {
+  return callAndPrint<ActionResult>(
+    values,
+    method,
+    args,
+    (r) => r.message,
+    (r) => r.ok ? EXIT.OK : EXIT.FAIL,
+  );
 }
 
 /** Renders rows as a left-aligned text table with a header line. */

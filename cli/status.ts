@@ -7,18 +7,15 @@
 
 import { type CommandSpec, EXIT, parseCommand } from "./args.ts";
 import {
-  callStarfail,
+  callAndPrint,
   clock,
   duration,
   num,
-  printJson,
   REMOTE_OPTION_HELP,
   REMOTE_OPTIONS,
-  runRemote,
   table,
   when,
 } from "./remote.ts";
-import type { JsonObject } from "../ubus/blob.ts";
 import type { StatusResult } from "../ubus/starfail_object.ts";
 
 /** How `starfail status` is called. */
@@ -103,10 +100,5 @@ export function formatStatus(s: StatusResult, now: number = Date.now() / 1000): 
 export async function run(argv: string[]): Promise<number> {
   const parsed = parseCommand(spec, argv);
   if (parsed === null) return EXIT.OK;
-  return await runRemote(async () => {
-    const reply: JsonObject = await callStarfail(parsed.values, "status");
-    if (parsed.values.json) printJson(reply);
-    else console.log(formatStatus(reply as unknown as StatusResult));
-    return EXIT.OK;
-  });
+  return await callAndPrint(parsed.values, "status", {}, formatStatus);
 }
