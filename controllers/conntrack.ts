@@ -7,7 +7,7 @@
  */
 
 import { runCommand } from "../collectors/exec.ts";
-import type { Runner } from "./types.ts";
+import type { ControllerAction, ControllerReport, Runner } from "./types.ts";
 
 /** Default flush file: OpenWrt's kernel flushes the table when `f` is written to it (mwan3 does this). */
 export const CONNTRACK_FILE = "/proc/net/nf_conntrack";
@@ -61,4 +61,40 @@ export async function flushConntrack(opts: FlushOptions = {}): Promise<FlushResu
       r.code === 127 ? "is not installed" : `failed (exit ${r.code})`
     }`,
   };
+}
+
+/**
+ * The action that flushes conntrack after a switch: a write of `f` to
+ * `file` (`cmd: "write"`), carried out by {@linkcode applyFlushAction}.
+ *
+ * @example
+ * ```ts
+ * report.actions.push(flushAction("/proc/net/nf_conntrack"));
+ * ```
+ */
+export function flushAction(file: string = CONNTRACK_FILE): ControllerAction {
+  return {
+    cmd: "write",
+    args: [file, "f"],
+    why: "flush conntrack so established flows move to the new primary",
+  };
+}
+
+/**
+ * Carries out a {@linkcode flushAction} and records in `report` whether the
+ * table was flushed, or why not.
+ *
+ * @example
+ * ```ts
+ * if (action.cmd === "write") await applyFlushAction(action, report, runCommand);
+ * ```
+ */
+export async function applyFlushAction(
+  action: ControllerAction,
+  report: ControllerReport,
+  run: Runner,
+): Promise<void> {
+  const flushed = await flushConntrack({ file: action.args[0], run });
+  report.conntrackFlushed = flushed.ok;
+  if (flushed.error !== undefined) report.errors.push(flushed.error);
 }

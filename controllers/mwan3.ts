@@ -10,7 +10,7 @@
 
 import { getLogger } from "@logtape/logtape";
 import { runCommand } from "../collectors/exec.ts";
-import { CONNTRACK_FILE, flushConntrack } from "./conntrack.ts";
+import { applyFlushAction, flushAction } from "./conntrack.ts";
 import type { ExecResult } from "../collectors/exec.ts";
 import { parseMwan3StatusText, parseMwan3UbusStatus } from "./mwan3_status.ts";
 import type { Mwan3Status } from "./mwan3_status.ts";
@@ -22,6 +22,7 @@ import type {
   Drift,
   Runner,
 } from "./types.ts";
+import { actionLines, emptyReport, readBackInto } from "./report.ts";
 import { optionValue, parseUciShow } from "./uci_show.ts";
 import type { ShownPackage } from "./uci_show.ts";
 
@@ -229,22 +230,6 @@ export function resolveMember(members: PolicyMember[], name: string): string | n
   return byIface.length >= 1 ? byIface[0].member : null;
 }
 
-function emptyReport(primary: string, dryRun: boolean): ControllerReport {
-  return {
-    mode: "mwan3",
-    dryRun,
-    primary,
-    changed: false,
-    previousPrimary: null,
-    actions: [],
-    verified: false,
-    verification: [],
-    drift: [],
-    errors: [],
-    conntrackFlushed: false,
-  };
-}
-
 /**
  * Controller for mwan3 through `uci` and `mwan3`.
  *
@@ -346,14 +331,9 @@ export class Mwan3Controller implements Controller<Mwan3ReadBack> {
   /** Makes `desired.primary` the strictly lowest metric of the default policy; see the module docs. */
   async reconcile(desired: DesiredState): Promise<ControllerReport> {
     const dryRun = this.#opts.dryRun ?? false;
-    const report = emptyReport(desired.primary, dryRun);
-    let before: Mwan3ReadBack;
-    try {
-      before = await this.readBack();
-    } catch (err) {
-      report.errors.push((err as Error).message);
-      return report;
-    }
+    const report = emptyReport("mwan3", desired.primary, dryRun);
+    const before = await readBackInto(this, report);
+    if (before === null) return report;
     report.drift = this.#drift(before.members);
     if (report.drift.length > 0) {
       log.warn("mwan3 metrics were changed outside starfail", { drift: report.drift });
@@ -422,17 +402,13 @@ export class Mwan3Controller implements Controller<Mwan3ReadBack> {
         });
       }
       if (this.#opts.conntrackFlush && report.previousPrimary !== null) {
-        report.actions.push({
-          cmd: "write",
-          args: [this.#opts.conntrackFile ?? CONNTRACK_FILE, "f"],
-          why: "flush conntrack so established flows move to the new primary",
-        });
+        report.actions.push(flushAction(this.#opts.conntrackFile));
       }
     }
     if (dryRun) {
       log.info("Dry run: mwan3 changes not applied", {
         primary: member,
-        actions: report.actions.map((a) => [a.cmd, ...a.args].join(" ")),
+        actions: actionLines(report.actions),
       });
       report.verified = changes.length === 0;
       report.verification.push(
@@ -473,9 +449,7 @@ export class Mwan3Controller implements Controller<Mwan3ReadBack> {
 
   async #apply(action: ControllerAction, report: ControllerReport): Promise<boolean> {
     if (action.cmd === "write") {
-      const flushed = await flushConntrack({ file: action.args[0], run: this.#run });
-      report.conntrackFlushed = flushed.ok;
-      if (flushed.error !== undefined) report.errors.push(flushed.error);
+      await applyFlushAction(action, report, this.#run);
       return true;
     }
     const isRestart = action.args.includes("restart");
@@ -493,13 +467,8 @@ export class Mwan3Controller implements Controller<Mwan3ReadBack> {
   }
 
   async #verify(member: string, iface: string, report: ControllerReport): Promise<void> {
-    let after: Mwan3ReadBack;
-    try {
-      after = await this.readBack();
-    } catch (err) {
-      report.errors.push(`read-back failed: ${(err as Error).message}`);
-      return;
-    }
+    const after = await readBackInto(this, report, "read-back failed: ");
+    if (after === null) return;
     const uciOk = after.primaryMember === member;
     report.verification.push(
       uciOk

@@ -17,9 +17,10 @@
 import { getLogger } from "@logtape/logtape";
 import { isIP } from "node:net";
 import { runCommand } from "../collectors/exec.ts";
-import { CONNTRACK_FILE, flushConntrack } from "./conntrack.ts";
+import { applyFlushAction, flushAction } from "./conntrack.ts";
 import type { ExecResult } from "../collectors/exec.ts";
 import { isValidInterfaceName } from "../collectors/probe.ts";
+import { actionLines, emptyReport, readBackInto } from "./report.ts";
 import type {
   Controller,
   ControllerAction,
@@ -195,19 +196,7 @@ export class RouteController implements Controller<RouteReadBack> {
   /** Gives the members' default routes metrics in preference order; see the module docs. */
   async reconcile(desired: DesiredState): Promise<ControllerReport> {
     const dryRun = this.#opts.dryRun ?? false;
-    const report: ControllerReport = {
-      mode: "route",
-      dryRun,
-      primary: desired.primary,
-      changed: false,
-      previousPrimary: null,
-      actions: [],
-      verified: false,
-      verification: [],
-      drift: [],
-      errors: [],
-      conntrackFlushed: false,
-    };
+    const report = emptyReport("route", desired.primary, dryRun);
     if (!this.#opts.members.some((m) => m.name === desired.primary)) {
       report.errors.push(
         `member ${desired.primary} has no route-mode device (known: ${
@@ -216,13 +205,8 @@ export class RouteController implements Controller<RouteReadBack> {
       );
       return report;
     }
-    let before: RouteReadBack;
-    try {
-      before = await this.readBack();
-    } catch (err) {
-      report.errors.push((err as Error).message);
-      return report;
-    }
+    const before = await readBackInto(this, report);
+    if (before === null) return report;
     const down = await this.#linksDown();
     // A route the kernel removed because its link went down is not someone's hand edit.
     report.drift = this.#drift(before.routes).filter((d) => {
@@ -278,16 +262,12 @@ export class RouteController implements Controller<RouteReadBack> {
     report.actions.push(...adds, ...dels);
     report.changed = report.actions.length > 0;
     if (this.#opts.conntrackFlush && report.changed && report.previousPrimary !== null) {
-      report.actions.push({
-        cmd: "write",
-        args: [this.#opts.conntrackFile ?? CONNTRACK_FILE, "f"],
-        why: "flush conntrack so established flows move to the new primary",
-      });
+      report.actions.push(flushAction(this.#opts.conntrackFile));
     }
     if (dryRun) {
       log.info("Dry run: route changes not applied", {
         primary: desired.primary,
-        actions: report.actions.map((a) => [a.cmd, ...a.args].join(" ")),
+        actions: actionLines(report.actions),
       });
       report.verified = !report.changed && report.errors.length === 0;
       report.verification.push(
@@ -340,9 +320,7 @@ export class RouteController implements Controller<RouteReadBack> {
 
   async #apply(action: ControllerAction, report: ControllerReport): Promise<void> {
     if (action.cmd === "write") {
-      const flushed = await flushConntrack({ file: action.args[0], run: this.#run });
-      report.conntrackFlushed = flushed.ok;
-      if (flushed.error !== undefined) report.errors.push(flushed.error);
+      await applyFlushAction(action, report, this.#run);
       return;
     }
     const r = await this.#run(action.cmd, action.args, { timeoutMs: this.#opts.timeoutMs ?? 5000 });
@@ -359,13 +337,8 @@ export class RouteController implements Controller<RouteReadBack> {
     wanted: Map<string, { via?: string; dev: string; metric: number }>,
     report: ControllerReport,
   ): Promise<void> {
-    let after: RouteReadBack;
-    try {
-      after = await this.readBack();
-    } catch (err) {
-      report.errors.push(`read-back failed: ${(err as Error).message}`);
-      return;
-    }
+    const after = await readBackInto(this, report, "read-back failed: ");
+    if (after === null) return;
     let ok = true;
     for (const [name, w] of wanted) {
       const mine = after.routes.filter((r) => r.dev === w.dev);

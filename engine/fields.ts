@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { FieldName, MemberRuntime } from "./state.ts";
+import type { FieldName, FieldValue, MemberRuntime } from "./state.ts";
 
 /** The fields a probe round reports (latency, loss, jitter). */
 export const PROBE_FIELDS: readonly FieldName[] = ["latency_ms", "loss_pct", "jitter_ms"];
@@ -31,6 +31,18 @@ export function isFresh(
   return f !== undefined && now - f.t <= staleAfterS;
 }
 
+/** Field `name` of `m` when it was reported within `staleAfterS` of `now`. */
+function freshField(
+  m: MemberRuntime,
+  name: FieldName,
+  now: number,
+  staleAfterS: number,
+): FieldValue | undefined {
+  const f = m.fields[name];
+  if (f === undefined || now - f.t > staleAfterS) return undefined;
+  return f;
+}
+
 /** A fresh numeric field, or undefined. */
 export function freshNumber(
   m: MemberRuntime,
@@ -38,9 +50,8 @@ export function freshNumber(
   now: number,
   staleAfterS: number,
 ): number | undefined {
-  const f = m.fields[name];
-  if (f === undefined || now - f.t > staleAfterS || typeof f.v !== "number") return undefined;
-  return f.v;
+  const v = freshField(m, name, now, staleAfterS)?.v;
+  return typeof v === "number" ? v : undefined;
 }
 
 /** A fresh boolean field, or undefined. */
@@ -50,9 +61,8 @@ export function freshBool(
   now: number,
   staleAfterS: number,
 ): boolean | undefined {
-  const f = m.fields[name];
-  if (f === undefined || now - f.t > staleAfterS || typeof f.v !== "boolean") return undefined;
-  return f.v;
+  const v = freshField(m, name, now, staleAfterS)?.v;
+  return typeof v === "boolean" ? v : undefined;
 }
 
 /** A fresh non-empty string field, or undefined (an empty string means "none"). */
@@ -62,11 +72,8 @@ export function freshString(
   now: number,
   staleAfterS: number,
 ): string | undefined {
-  const f = m.fields[name];
-  if (f === undefined || now - f.t > staleAfterS || typeof f.v !== "string" || f.v === "") {
-    return undefined;
-  }
-  return f.v;
+  const v = freshField(m, name, now, staleAfterS)?.v;
+  return typeof v === "string" && v !== "" ? v : undefined;
 }
 
 /** A fresh list field (empty when missing or stale). */
@@ -76,9 +83,8 @@ export function freshList(
   now: number,
   staleAfterS: number,
 ): string[] {
-  const f = m.fields[name];
-  if (f === undefined || now - f.t > staleAfterS || !Array.isArray(f.v)) return [];
-  return f.v;
+  const v = freshField(m, name, now, staleAfterS)?.v;
+  return Array.isArray(v) ? v : [];
 }
 
 /** Since when a fresh field has had its current value, or undefined. */
@@ -88,9 +94,7 @@ export function freshSince(
   now: number,
   staleAfterS: number,
 ): number | undefined {
-  const f = m.fields[name];
-  if (f === undefined || now - f.t > staleAfterS) return undefined;
-  return f.since;
+  return freshField(m, name, now, staleAfterS)?.since;
 }
 
 /** Most probe rounds kept per member (the upper bound of `hard_fail_probes`). */

@@ -110,16 +110,18 @@ export function bestUsable(
     best(others.filter((m) => m.state === "recovering"));
 }
 
+/** Keeps the current primary, for `reason`; the challenger stays unless one is given. */
+function hold(
+  input: SelectionInput,
+  reason: string,
+  challenger = input.challenger,
+): Selection {
+  return { primary: input.primary, kind: "none", reason, challenger, firingConsumed: false };
+}
+
 /** Chooses the primary for this tick. Pure. */
 export function selectPrimary(input: SelectionInput, cfg: EngineConfig): Selection {
   const { members, primary, now } = input;
-  const hold = (reason: string, challenger = input.challenger): Selection => ({
-    primary,
-    kind: "none",
-    reason,
-    challenger,
-    firingConsumed: false,
-  });
   const ov = input.override;
   if (ov !== null) {
     const m = members.find((x) => x.spec.name === ov.member);
@@ -135,11 +137,11 @@ export function selectPrimary(input: SelectionInput, cfg: EngineConfig): Selecti
       };
     }
   }
-  if (members.length === 0) return { ...hold("no members"), primary: null };
+  if (members.length === 0) return { ...hold(input, "no members"), primary: null };
   const cur = members.find((m) => m.spec.name === primary);
   if (cur === undefined) {
     const pick = bestUsable(members, null, now, cfg);
-    if (pick === undefined) return { ...hold("no usable member yet"), primary: null };
+    if (pick === undefined) return { ...hold(input, "no usable member yet"), primary: null };
     return {
       primary: pick.spec.name,
       kind: "initial",
@@ -160,21 +162,18 @@ function selectFor(
   input: SelectionInput,
   cfg: EngineConfig,
 ): Selection {
-  const { members, primary, now } = input;
-  const hold = (reason: string, challenger = input.challenger): Selection => ({
-    primary,
-    kind: "none",
-    reason,
-    challenger,
-    firingConsumed: false,
-  });
+  const { members, now } = input;
   if (cur.state === "down" || cur.state === "unknown") {
     const pick = bestUsable(members, cur.spec.name, now, cfg);
     if (pick === undefined) {
-      return hold(`${cur.spec.name} is down (${cur.reason}) and no other member is usable`, null);
+      return hold(
+        input,
+        `${cur.spec.name} is down (${cur.reason}) and no other member is usable`,
+        null,
+      );
     }
     const soft = softRecoveryMiss(cur, now, cfg);
-    if (soft !== null) return hold(soft, null);
+    if (soft !== null) return hold(input, soft, null);
     const ride = riding ??
       (cur.state === "down" && input.primaryUsableBefore != null
         ? startRideThrough(cur, input.primaryUsableBefore, now, cfg)
@@ -182,6 +181,7 @@ function selectFor(
     if (ride !== null) {
       return {
         ...hold(
+          input,
           `riding through: ${ride.reason}; ${cur.spec.name} is down (${cur.reason}) but kept until t=${
             Math.round(ride.until * 10) / 10
           } at the latest (${pick.spec.name} stands by)`,
@@ -205,6 +205,7 @@ function selectFor(
     if (pick === undefined) {
       return {
         ...hold(
+          input,
           `predictive ${input.firing.rule} on ${cur.spec.name}: ${input.firing.reason}; no healthy alternative`,
         ),
         firingConsumed: true,
@@ -224,7 +225,7 @@ function selectFor(
   const curScore = cur.final ?? 0;
   const rival = best(members.filter((m) => m !== cur && m.state === "up" && m.risks.length === 0));
   if (rival === undefined || (rival.final ?? 0) < curScore + cfg.switch_margin) {
-    return hold(`${describe(cur)} remains primary`, null);
+    return hold(input, `${describe(cur)} remains primary`, null);
   }
   const since = input.challenger?.member === rival.spec.name ? input.challenger.since : now;
   const challenger = { member: rival.spec.name, since };
@@ -232,6 +233,7 @@ function selectFor(
   if (now - since < cfg.fail_min_duration_s || cooling || !warm) {
     const why = cooling ? " (cooldown)" : !warm ? " (proving stable)" : "";
     return hold(
+      input,
       `${describe(cur)} remains primary; ${rival.spec.name} leads by ${
         Math.round((rival.final ?? 0) - curScore)
       } points${why}`,

@@ -16,6 +16,7 @@ export const STARFAIL_OBJECT = "starfail";
 
 import type { MemberStateName } from "../engine/state.ts";
 import type { ScoreTerm } from "../engine/scoring.ts";
+import type { Observation } from "../engine/types.ts";
 /** Member health states: the engine's. */
 export type { MemberStateName };
 
@@ -40,38 +41,17 @@ export interface ScoreResult {
   member_weight: number;
 }
 
-/** The latest value of each metric and how old it is. */
-export interface LatestMetrics {
+/**
+ * The latest value of each metric and how old it is: the engine's
+ * {@linkcode Observation} fields, less the dish's schedule and update flags.
+ */
+export interface LatestMetrics extends
+  Omit<
+    Observation,
+    "t" | "member" | "seconds_to_first_nonempty_slot" | "swupdate_reboot_ready"
+  > {
   /** Wall-clock time (unix seconds) of the newest value, null when none. */
   at: number | null;
-  /** Link state from netifd. */
-  link_up?: boolean;
-  /** Round-trip latency, ms. */
-  latency_ms?: number;
-  /** Packet loss, %. */
-  loss_pct?: number;
-  /** Jitter, ms. */
-  jitter_ms?: number;
-  /** Starlink obstruction, %. */
-  obstruction_pct?: number;
-  /** Starlink: obstructed right now. */
-  currently_obstructed?: boolean;
-  /** Starlink outage cause. */
-  outage_cause?: string;
-  /** Starlink alerts. */
-  alerts?: string[];
-  /** Cellular RSRP, dBm. */
-  rsrp_dbm?: number;
-  /** Cellular RSRQ, dB. */
-  rsrq_db?: number;
-  /** Cellular SINR, dB. */
-  sinr_db?: number;
-  /** Cellular roaming. */
-  roaming?: boolean;
-  /** Wi-Fi signal, dBm. */
-  signal_dbm?: number;
-  /** Wi-Fi noise, dBm. */
-  noise_dbm?: number;
 }
 
 /** One member as `status` and `members` show it. */
@@ -348,6 +328,11 @@ async function requireMember(backend: StarfailBackend, member: string): Promise<
 
 type Json = { [key: string]: unknown };
 
+/** A backend result as the reply object it is on the wire (result interfaces have no index signature). */
+async function asJson(result: MaybePromise<object>): Promise<Json> {
+  return (await result) as Json;
+}
+
 /**
  * Builds the `starfail` method table over a backend. Member arguments are
  * checked against `members()`: an unknown member gets NOT_FOUND with a
@@ -362,47 +347,29 @@ type Json = { [key: string]: unknown };
  */
 export function starfailMethods(backend: StarfailBackend): UbusMethodTable {
   return {
-    status: ubusMethod(
-      STARFAIL_ARGS.status,
-      async () => (await backend.status()) as unknown as Json,
-    ),
-    members: ubusMethod(
-      STARFAIL_ARGS.members,
-      async () => (await backend.members()) as unknown as Json,
-    ),
+    status: ubusMethod(STARFAIL_ARGS.status, () => asJson(backend.status())),
+    members: ubusMethod(STARFAIL_ARGS.members, () => asJson(backend.members())),
     metrics: ubusMethod(STARFAIL_ARGS.metrics, async (a) => {
       await requireMember(backend, a.member);
-      return (await backend.metrics(a.member, a.limit)) as unknown as Json;
+      return asJson(backend.metrics(a.member, a.limit));
     }),
     history: ubusMethod(STARFAIL_ARGS.history, async (a) => {
       await requireMember(backend, a.member);
-      return (await backend.history(a.member, a.since_s)) as unknown as Json;
+      return asJson(backend.history(a.member, a.since_s));
     }),
-    events: ubusMethod(
-      STARFAIL_ARGS.events,
-      async (a) => (await backend.events(a.limit)) as unknown as Json,
-    ),
+    events: ubusMethod(STARFAIL_ARGS.events, (a) => asJson(backend.events(a.limit))),
     failover: ubusMethod(STARFAIL_ARGS.failover, async (a) => {
       await requireMember(backend, a.member);
-      return (await backend.failover(a.member, a.expires_s)) as unknown as Json;
+      return asJson(backend.failover(a.member, a.expires_s));
     }),
-    restore: ubusMethod(
-      STARFAIL_ARGS.restore,
-      async () => (await backend.restore()) as unknown as Json,
-    ),
-    recheck: ubusMethod(
-      STARFAIL_ARGS.recheck,
-      async () => (await backend.recheck()) as unknown as Json,
-    ),
+    restore: ubusMethod(STARFAIL_ARGS.restore, () => asJson(backend.restore())),
+    recheck: ubusMethod(STARFAIL_ARGS.recheck, () => asJson(backend.recheck())),
     config_get: ubusMethod(STARFAIL_ARGS.config_get, async () => {
       const cfg = await backend.configGet();
       if (cfg === null || typeof cfg !== "object" || Array.isArray(cfg)) return { config: cfg };
       return cfg as Json;
     }),
-    setlog: ubusMethod(
-      STARFAIL_ARGS.setlog,
-      async (a) => (await backend.setLog(a.level)) as unknown as Json,
-    ),
-    info: ubusMethod(STARFAIL_ARGS.info, async () => (await backend.info()) as unknown as Json),
+    setlog: ubusMethod(STARFAIL_ARGS.setlog, (a) => asJson(backend.setLog(a.level))),
+    info: ubusMethod(STARFAIL_ARGS.info, () => asJson(backend.info())),
   };
 }
