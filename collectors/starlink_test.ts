@@ -389,7 +389,7 @@ Deno.test({
       clock: () => clock.t,
       epochUnixS,
     });
-    const collector = new StarlinkCollector({
+    const options = {
       member: "starlink",
       host: sim.hostname,
       port: sim.port,
@@ -397,7 +397,8 @@ Deno.test({
       timeout_ms: 500,
       history_interval_ms: 0,
       clock: () => clock.t,
-    });
+    };
+    const collector = new StarlinkCollector(options);
     try {
       const first = await collector.pollOnce();
       assert.deepEqual(first.outages.map((o) => o.cause), ["NO_SCHEDULE"]);
@@ -415,26 +416,8 @@ Deno.test({
       // A replacement collector (config reload) sharing the history state re-reads the
       // dish's list, but nothing in it is backlog any more.
       const shared = { read: false };
-      const a = new StarlinkCollector({
-        member: "starlink",
-        host: sim.hostname,
-        port: sim.port,
-        grpc_web_port: 0,
-        timeout_ms: 500,
-        history_interval_ms: 0,
-        clock: () => clock.t,
-        history_state: shared,
-      });
-      const b = new StarlinkCollector({
-        member: "starlink",
-        host: sim.hostname,
-        port: sim.port,
-        grpc_web_port: 0,
-        timeout_ms: 500,
-        history_interval_ms: 0,
-        clock: () => clock.t,
-        history_state: shared,
-      });
+      const a = new StarlinkCollector({ ...options, history_state: shared });
+      const b = new StarlinkCollector({ ...options, history_state: shared });
       try {
         assert.ok((await a.pollOnce()).outages.every((o) => o.backlog));
         const reread = (await b.pollOnce()).outages;

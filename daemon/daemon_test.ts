@@ -5,6 +5,7 @@ import { MEMBERS, simRouterConfig, startSimRouter } from "../test/sim_router.ts"
 import { UbusClient } from "../ubus/client.ts";
 import { Status, UbusError } from "../ubus/protocol.ts";
 import { startDaemon } from "./daemon.ts";
+import { pollUntil } from "../test/wait.ts";
 import { readTraceFile, replay } from "../engine/mod.ts";
 
 async function until(
@@ -12,12 +13,9 @@ async function until(
   ok: () => boolean | Promise<boolean>,
   timeoutS = 20,
 ): Promise<void> {
-  const end = performance.now() + timeoutS * 1000;
-  while (performance.now() < end) {
-    if (await ok()) return;
-    await new Promise((r) => setTimeout(r, 200));
+  if (!(await pollUntil(ok, timeoutS * 1000, 200))) {
+    throw new Error(`not ${what} within ${timeoutS} s`);
   }
-  throw new Error(`not ${what} within ${timeoutS} s`);
 }
 
 Deno.test({

@@ -3,7 +3,42 @@ import { startBroker } from "../ubus/broker.ts";
 import { RouterSim } from "../test/ubus_sims.ts";
 import type { ExecResult } from "../collectors/exec.ts";
 import { startDishSim } from "../test/dish_sim.ts";
-import { dishOutageReasons, dropPathMetrics, startDaemon } from "./daemon.ts";
+import { pollUntil } from "../test/wait.ts";
+import { type DaemonHandle, dishOutageReasons, dropPathMetrics, startDaemon } from "./daemon.ts";
+
+/** A config with mwan3 and the dish off and member 'wan' as LAN, then `extra` lines. */
+function lanConfig(extra: string[] = []): string {
+  return [
+    "config starfail 'main'",
+    "\toption use_mwan3 '0'",
+    "config starfail 'starlink'",
+    "\toption enabled '0'",
+    "config member 'wan'",
+    "\toption class 'lan'",
+    ...extra,
+    "",
+  ].join("\n");
+}
+
+/** Every tool fails: no probe answers, no route exists; only netifd's view matters. */
+const noTools = (): Promise<ExecResult> =>
+  Promise.resolve({ code: 1, stdout: "", stderr: "not here", timedOut: false });
+
+/** A simulated netifd with one interface 'wan' on `device`. */
+function wanRouter(socket: string, device: string): RouterSim {
+  return new RouterSim({
+    socket,
+    interfaces: [{ name: "wan", l3_device: device, address: "192.0.2.2", gateway: "192.0.2.1" }],
+  });
+}
+
+/** Waits (at most `timeoutMs`) until the netifd collector has finished a poll. */
+function netifdPolled(handle: DaemonHandle, timeoutMs: number): Promise<boolean> {
+  return pollUntil(
+    () => handle.runtime.health().find((h) => h.name === "netifd")?.last_ok_t != null,
+    timeoutMs,
+  );
+}
 
 Deno.test({
   name: "daemon: a member netifd does not know is not reported down by the netifd collector",
@@ -15,43 +50,23 @@ Deno.test({
     const socket = `${dir}/ubus.sock`;
     const trace = `${dir}/trace.jsonl`;
     const config = `${dir}/starfail`;
+    // 'side' is configured by hand, not a netifd interface (like a bare Linux router).
     await Deno.writeTextFile(
       config,
-      [
-        "config starfail 'main'",
-        "\toption use_mwan3 '0'",
-        "config starfail 'starlink'",
-        "\toption enabled '0'",
-        "config member 'wan'",
-        "\toption class 'lan'",
-        // Configured by hand, not a netifd interface (like a bare Linux router).
-        "config member 'side'",
-        "\toption class 'lan'",
-        "\toption device 'sfdt0side'",
-        "",
-      ].join("\n"),
+      lanConfig(["config member 'side'", "\toption class 'lan'", "\toption device 'sfdt0side'"]),
     );
     const broker = await startBroker({ path: socket });
-    const router = new RouterSim({
-      socket,
-      interfaces: [{
-        name: "wan",
-        l3_device: "sfdt0wan",
-        address: "192.0.2.2",
-        gateway: "192.0.2.1",
-      }],
-    });
+    const router = wanRouter(socket, "sfdt0wan");
     await router.start();
-    // Every tool fails: no probe answers, no route exists; only netifd's view matters here.
-    const run = (): Promise<ExecResult> =>
-      Promise.resolve({ code: 1, stdout: "", stderr: "not here", timedOut: false });
-    const handle = await startDaemon({ configPath: config, socket, run, recordPath: trace });
+    const handle = await startDaemon({
+      configPath: config,
+      socket,
+      run: noTools,
+      recordPath: trace,
+    });
     try {
       // The schedule started the collectors; wait for netifd's first poll to finish (bounded).
-      for (let i = 0; i < 250; i++) {
-        if (handle.runtime.health().find((h) => h.name === "netifd")?.last_ok_t != null) break;
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
+      await netifdPolled(handle, 5000);
       handle.runtime.step();
       const observations = (await Deno.readTextFile(trace)).trim().split("\n").slice(1)
         .map((l) => JSON.parse(l) as { member: string; link_up?: boolean });
@@ -157,44 +172,19 @@ Deno.test({
     const dir = await Deno.makeTempDir({ prefix: "starfail_daemon_late_ubus_test" });
     const socket = `${dir}/ubus.sock`;
     const config = `${dir}/starfail`;
-    await Deno.writeTextFile(
-      config,
-      [
-        "config starfail 'main'",
-        "\toption use_mwan3 '0'",
-        "config starfail 'starlink'",
-        "\toption enabled '0'",
-        "config member 'wan'",
-        "\toption class 'lan'",
-        "",
-      ].join("\n"),
-    );
-    const run = (): Promise<ExecResult> =>
-      Promise.resolve({ code: 1, stdout: "", stderr: "not here", timedOut: false });
+    await Deno.writeTextFile(config, lanConfig());
     // No broker yet: the daemon starts without ubus.
-    const handle = await startDaemon({ configPath: config, socket, run, ubusWaitMs: 50 });
+    const handle = await startDaemon({ configPath: config, socket, run: noTools, ubusWaitMs: 50 });
     let broker: Awaited<ReturnType<typeof startBroker>> | null = null;
     let router: RouterSim | null = null;
     try {
       const names = () => handle.runtime.health().map((h) => h.name);
       assert.ok(!names().includes("netifd"), names().join(","));
       broker = await startBroker({ path: socket });
-      router = new RouterSim({
-        socket,
-        interfaces: [{
-          name: "wan",
-          l3_device: "sfdt1wan",
-          address: "192.0.2.2",
-          gateway: "192.0.2.1",
-        }],
-      });
+      router = wanRouter(socket, "sfdt1wan");
       await router.start();
       // The object server retries with back-off (at most 5 s); then the collector polls.
-      let polled = false;
-      for (let i = 0; i < 300 && !polled; i++) {
-        polled = handle.runtime.health().find((h) => h.name === "netifd")?.last_ok_t != null;
-        if (!polled) await new Promise((resolve) => setTimeout(resolve, 50));
-      }
+      const polled = await netifdPolled(handle, 15000);
       assert.ok(polled, `netifd collector never polled; collectors: ${names().join(",")}`);
       const wired = handle.backend.events(50).events.find((e) =>
         e.type === "config" && e.reason.startsWith("ubus is up")
