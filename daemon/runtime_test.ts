@@ -8,6 +8,7 @@ import {
   type DaemonEvent,
   orderFor,
   Runtime,
+  type RuntimeOptions,
   type Source,
   type TelemetrySink,
 } from "./runtime.ts";
@@ -58,6 +59,19 @@ const members = [
 ];
 const cfg = engineConfig({ poll_interval_ms: 1000, min_uptime_s: 5, cooldown_s: 10 });
 
+/** A runtime on `clock` with the test config and members, a recording applier, a sink and no sources, unless `o` says otherwise. */
+function runtime(clock: VirtualClock, o: Partial<RuntimeOptions> = {}): Runtime {
+  return new Runtime({
+    clock,
+    engine: cfg,
+    members,
+    applier: recordingApplier(),
+    telemetry: sink(),
+    sources: [],
+    ...o,
+  });
+}
+
 async function runFor(rt: Runtime, clock: VirtualClock, seconds: number): Promise<void> {
   for (let i = 0; i < seconds; i++) {
     clock.advance(1);
@@ -72,10 +86,7 @@ Deno.test("a dish-reported outage moves the primary within one tick and the cont
   const applier = recordingApplier();
   const tel = sink();
   let outage = false;
-  const rt = new Runtime({
-    clock,
-    engine: cfg,
-    members,
+  const rt = runtime(clock, {
     applier,
     telemetry: tel,
     sources: [
@@ -107,13 +118,7 @@ Deno.test("a dish-reported outage moves the primary within one tick and the cont
 Deno.test("a late observation is ingested and recorded no earlier than the last one (sorted --record traces)", () => {
   const clock = new VirtualClock();
   const recorded: Observation[] = [];
-  const rt = new Runtime({
-    clock,
-    engine: cfg,
-    members,
-    applier: recordingApplier(),
-    telemetry: sink(),
-    sources: [],
+  const rt = runtime(clock, {
     record: (o) => recorded.push(o),
   });
   clock.advance(5);
@@ -148,12 +153,7 @@ Deno.test("a hung collector never delays a tick; its turns are skipped, not pile
       return new Promise(() => {});
     },
   };
-  const rt = new Runtime({
-    clock,
-    engine: cfg,
-    members,
-    applier: recordingApplier(),
-    telemetry: sink(),
+  const rt = runtime(clock, {
     sources: [
       hung,
       scripted("cell", (t) => [{ t, member: "cell", link_up: true, latency_ms: 50, loss_pct: 0 }]),
@@ -180,12 +180,7 @@ Deno.test("a hung collector never delays a tick; its turns are skipped, not pile
 
 Deno.test("a failing collector is reported in health and the daemon carries on", async () => {
   const clock = new VirtualClock();
-  const rt = new Runtime({
-    clock,
-    engine: cfg,
-    members,
-    applier: recordingApplier(),
-    telemetry: sink(),
+  const rt = runtime(clock, {
     sources: [{
       name: "broken",
       intervalMs: 1000,
@@ -204,10 +199,7 @@ Deno.test("a failed apply is one event and is retried with back-off", async () =
   const clock = new VirtualClock();
   const applier = recordingApplier(true);
   const tel = sink();
-  const rt = new Runtime({
-    clock,
-    engine: cfg,
-    members,
+  const rt = runtime(clock, {
     applier,
     telemetry: tel,
     sources: [
@@ -231,11 +223,7 @@ Deno.test("manual failover and restore pass through to the engine with events", 
   const tel = sink();
   const good = (name: string) =>
     scripted(name, (t) => [{ t, member: name, link_up: true, latency_ms: 40, loss_pct: 0 }]);
-  const rt = new Runtime({
-    clock,
-    engine: cfg,
-    members,
-    applier: recordingApplier(),
+  const rt = runtime(clock, {
     telemetry: tel,
     sources: [good("starlink"), good("cell")],
   });
@@ -251,12 +239,7 @@ Deno.test("manual failover and restore pass through to the engine with events", 
 
 Deno.test("reload keeps history of members that stay and drops removed ones", async () => {
   const clock = new VirtualClock();
-  const rt = new Runtime({
-    clock,
-    engine: cfg,
-    members,
-    applier: recordingApplier(),
-    telemetry: sink(),
+  const rt = runtime(clock, {
     sources: [
       scripted("cell", (t) => [{ t, member: "cell", link_up: true, latency_ms: 50, loss_pct: 0 }]),
     ],
@@ -277,13 +260,6 @@ Deno.test("reload keeps history of members that stay and drops removed ones", as
 
 Deno.test("order puts the primary first, then members by score", () => {
   const clock = new VirtualClock();
-  const rt = new Runtime({
-    clock,
-    engine: cfg,
-    members,
-    applier: recordingApplier(),
-    telemetry: sink(),
-    sources: [],
-  });
+  const rt = runtime(clock);
   assert.deepEqual(orderFor(rt.state), ["cell", "starlink"]);
 });
