@@ -73,7 +73,8 @@ function r2(v: number | null | undefined): number | null {
   return v === null || v === undefined ? null : Math.round(v * 100) / 100;
 }
 
-const METRIC_FIELDS = [
+/** The fields `LatestMetrics` shows (the compiler checks each name against it). */
+const METRIC_FIELDS: readonly Exclude<keyof LatestMetrics, "at">[] = [
   "link_up",
   "latency_ms",
   "loss_pct",
@@ -88,7 +89,7 @@ const METRIC_FIELDS = [
   "roaming",
   "signal_dbm",
   "noise_dbm",
-] as const;
+];
 
 /** The `StarfailBackend` of the running daemon. */
 export class DaemonBackend implements StarfailBackend {
