@@ -54,6 +54,17 @@ async function ip(...args: string[]): Promise<string> {
   return r.stdout;
 }
 
+/** `ip -n NS route VERB default via VIA dev DEV metric METRIC`. */
+function defaultRoute(
+  ns: string,
+  verb: "add" | "del" | "replace",
+  via: string,
+  dev: string,
+  metric: number,
+): Promise<string> {
+  return ip("-n", ns, "route", verb, "default", "via", via, "dev", dev, "metric", String(metric));
+}
+
 async function withNetns(fn: (ns: string) => Promise<void>): Promise<void> {
   const ns = `sfrt${Deno.pid % 10000}${Math.floor(Math.random() * 1000)}`;
   await ip("netns", "add", ns);
@@ -69,45 +80,9 @@ async function withNetns(fn: (ns: string) => Promise<void>): Promise<void> {
       await ip("-n", ns, "link", "set", `${dev}p`, "up");
       await ip("-n", ns, "link", "set", dev, "up");
     }
-    await ip(
-      "-n",
-      ns,
-      "route",
-      "add",
-      "default",
-      "via",
-      "100.64.0.1",
-      "dev",
-      "eth1",
-      "metric",
-      "10",
-    );
-    await ip(
-      "-n",
-      ns,
-      "route",
-      "add",
-      "default",
-      "via",
-      "10.20.0.1",
-      "dev",
-      "wwan0",
-      "metric",
-      "20",
-    );
-    await ip(
-      "-n",
-      ns,
-      "route",
-      "add",
-      "default",
-      "via",
-      "192.168.8.1",
-      "dev",
-      "wlan1",
-      "metric",
-      "30",
-    );
+    await defaultRoute(ns, "add", "100.64.0.1", "eth1", 10);
+    await defaultRoute(ns, "add", "10.20.0.1", "wwan0", 20);
+    await defaultRoute(ns, "add", "192.168.8.1", "wlan1", 30);
     await fn(ns);
   } finally {
     await ip("netns", "del", ns);
@@ -153,32 +128,8 @@ Deno.test({
       assert.deepEqual(again.actions, []);
       assert.equal(again.verified, true);
 
-      await ip(
-        "-n",
-        ns,
-        "route",
-        "del",
-        "default",
-        "via",
-        "10.20.0.1",
-        "dev",
-        "wwan0",
-        "metric",
-        "10",
-      );
-      await ip(
-        "-n",
-        ns,
-        "route",
-        "add",
-        "default",
-        "via",
-        "10.20.0.1",
-        "dev",
-        "wwan0",
-        "metric",
-        "5",
-      );
+      await defaultRoute(ns, "del", "10.20.0.1", "wwan0", 10);
+      await defaultRoute(ns, "add", "10.20.0.1", "wwan0", 5);
       const drifted = await ctl.reconcile({ primary: "lte", order: ["lte", "starlink", "wifi"] });
       assert.deepEqual(drifted.drift, [{ member: "lte", expected: 10, found: 5, field: "metric" }]);
       assert.equal(drifted.verified, true);
