@@ -6,7 +6,7 @@
  * ratio starfail / best baseline. Then measures engine throughput on a 24 h,
  * 4-member, 1 Hz trace. Prints a Markdown report, then one JSON line.
  *
- * Usage: deno run -A scripts/bench_engine.ts [--quick] [--seed N] [--seeds COUNT]
+ * Usage: deno run -A scripts/bench_engine.ts [--quick] [--seed N] [--seeds COUNT] [--ride-through S]
  *
  * @module
  */
@@ -26,6 +26,7 @@ const { values } = parseArgs({
     quick: { type: "boolean" },
     seed: { type: "string" },
     seeds: { type: "string" },
+    "ride-through": { type: "string" },
   },
 });
 const quick = values.quick === true;
@@ -40,7 +41,13 @@ if (!Number.isInteger(seedCount) || seedCount < 1 || seedCount > 100) {
   Deno.exit(64);
 }
 const seeds = Array.from({ length: seedCount }, (_, i) => baseSeed + i);
-const cfg = engineConfig();
+const rideRaw = values["ride-through"];
+const ride = rideRaw === undefined ? undefined : Number(rideRaw);
+if (ride !== undefined && !(Number.isInteger(ride) && ride >= 0 && ride <= 60)) {
+  console.error(`bench_engine: --ride-through '${rideRaw}': expected a whole number from 0 to 60`);
+  Deno.exit(64);
+}
+const cfg = engineConfig(ride === undefined ? {} : { ride_through_s: ride });
 
 /** starfail's run: its primary timeline, when it marked each member down, and its ride-throughs. */
 interface StarfailRun {
@@ -173,9 +180,9 @@ function ratio(a: number, b: number): string {
 const out: string[] = [];
 out.push(`# starfail engine benchmark`, "");
 out.push(
-  `Seeds: ${seeds.join(", ")}${
-    quick ? " (quick)" : ""
-  }. Engine config: defaults (poll ${cfg.poll_interval_ms} ms). ` +
+  `Seeds: ${seeds.join(", ")}${quick ? " (quick)" : ""}. Engine config: defaults${
+    ride === undefined ? "" : `, ride_through_s ${ride}`
+  } (poll ${cfg.poll_interval_ms} ms). ` +
     `Each scenario's figures are summed over the seeds.`,
   "",
 );
