@@ -16,6 +16,7 @@ import dgram from "node:dgram";
 import net from "node:net";
 import { isIP } from "node:net";
 import type { Observation } from "../engine/types.ts";
+import { inReconfigWindow } from "../engine/reconfig.ts";
 import { runCommand } from "./exec.ts";
 import type { ExecResult, RunOptions } from "./exec.ts";
 
@@ -69,6 +70,8 @@ export interface TargetResult {
 export interface ProbeRound {
   /** Clock time of the round start, seconds (same clock as `Observation.t`). */
   t: number;
+  /** Wall-clock time of the round start, Unix seconds (when a wall clock was given). */
+  sent_unix_s?: number;
   /** Member name. */
   member: string;
   /** At least `reliability` targets answered. */
@@ -501,12 +504,23 @@ export interface ProbeMemberSpec {
   timeoutMs?: number;
   /** Metered member: targets are tried one by one and probing stops once `reliability` answered. */
   metered?: boolean;
+  /**
+   * Starlink member: a round due inside one of the dish's 15 s
+   * reconfiguration windows waits until the window has passed (needs
+   * `wallMs`), so no round is spent measuring the reconfiguration.
+   */
+  avoidReconfig?: boolean;
 }
 
 /** Options for {@linkcode probeRound}. */
 export interface ProbeRoundOptions {
   /** Clock time for the round, seconds. */
   t: number;
+  /**
+   * Wall clock, milliseconds since the Unix epoch: read as the round starts
+   * to stamp `sent_unix_s` (the engine's Starlink reconfiguration guard).
+   */
+  wallMs?: () => number;
   /** How to run ping. */
   pingCommand?: PingCommand;
   /** Subprocess runner. */
@@ -619,6 +633,7 @@ export async function probeRound(
   opts: ProbeRoundOptions,
 ): Promise<ProbeRound> {
   const reliability = Math.max(1, spec.reliability ?? 1);
+  const sentMs = opts.wallMs?.();
   let results: TargetResult[];
   if (spec.metered) {
     results = [];
@@ -643,6 +658,7 @@ export async function probeRound(
     results = await Promise.all(spec.targets.map((target) => probeOne(spec, target, opts)));
   }
   const round = summarizeRound(spec.member, opts.t, reliability, results);
+  if (sentMs !== undefined && Number.isFinite(sentMs)) round.sent_unix_s = sentMs / 1000;
   if (!round.ok) {
     log.debug("Probe round failed", {
       member: spec.member,
@@ -653,7 +669,8 @@ export async function probeRound(
 }
 
 /**
- * Turns one probe round into an engine observation (latency, loss, jitter).
+ * Turns one probe round into an engine observation (latency, loss, jitter,
+ * and the send time when the round has one).
  * When the round carried fewer than two RTTs, `previous` (the member's prior
  * round) supplies the last RTT so jitter still follows consecutive probes.
  *
@@ -664,6 +681,7 @@ export async function probeRound(
  */
 export function roundToObservation(round: ProbeRound, previous?: ProbeRound): Observation {
   const obs: Observation = { t: round.t, member: round.member, loss_pct: round.loss_pct };
+  if (round.sent_unix_s !== undefined) obs.sent_unix_s = round.sent_unix_s;
   if (round.latency_ms !== undefined) obs.latency_ms = round.latency_ms;
   if (round.jitter_ms !== undefined) obs.jitter_ms = round.jitter_ms;
   else if (previous !== undefined) {
@@ -753,11 +771,17 @@ export class MemberProber {
   }
 
   /**
-   * Runs a round if one is due at `now` and none is still running; returns
-   * the round and its observation, or null when nothing was due.
+   * Runs a round if one is due at `now`, none is still running and (for a
+   * member with `avoidReconfig`) the wall clock is outside the dish's
+   * reconfiguration windows; returns the round and its observation, or null
+   * when nothing ran.
    */
   async maybeProbe(now: number): Promise<{ round: ProbeRound; observation: Observation } | null> {
     if (this.#running || !isProbeDue(this.#last?.t, now, this.#schedule)) return null;
+    const wallMs = this.#opts.wallMs?.();
+    if (this.#spec.avoidReconfig && wallMs !== undefined && inReconfigWindow(wallMs / 1000)) {
+      return null;
+    }
     this.#running = true;
     try {
       const round = await probeRound(this.#spec, { ...this.#opts, t: now });

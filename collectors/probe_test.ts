@@ -273,6 +273,76 @@ Deno.test("MemberProber probes only when due", async () => {
   assert.equal(second.observation.jitter_ms !== undefined, true);
 });
 
+Deno.test("a round is stamped with the wall clock read as it starts, not as it ends", async () => {
+  let wall = 1_764_028_811_900;
+  const prober = new MemberProber(
+    { member: "starlink", device: "eth1", targets: ["1.1.1.1"] },
+    { probe_interval_s: 2, metered_probe_interval_s: 30 },
+    {
+      wallMs: () => wall,
+      run: () => {
+        wall += 1000;
+        return Promise.resolve({
+          code: 0,
+          stdout: sample("busybox_ping_success_3of3__local_netns_capture.txt"),
+          stderr: "",
+          timedOut: false,
+        });
+      },
+    },
+  );
+  const r = await prober.maybeProbe(5);
+  assert.ok(r);
+  assert.equal(r.round.sent_unix_s, 1_764_028_811.9);
+  assert.equal(r.observation.sent_unix_s, 1_764_028_811.9);
+  assert.equal(r.observation.t, 5);
+  const bare = new MemberProber(
+    { member: "wan", device: "eth1", targets: ["1.1.1.1"] },
+    { probe_interval_s: 2, metered_probe_interval_s: 30 },
+    {
+      run: () =>
+        Promise.resolve({
+          code: 0,
+          stdout: sample("busybox_ping_success_3of3__local_netns_capture.txt"),
+          stderr: "",
+          timedOut: false,
+        }),
+    },
+  );
+  assert.equal((await bare.maybeProbe(0))?.observation.sent_unix_s, undefined);
+});
+
+Deno.test("a Starlink prober waits out a reconfiguration window; others probe in it", async () => {
+  let wall = Date.UTC(2025, 10, 25, 0, 0, 12, 100); // 100 ms after the :12 boundary
+  const runs: string[] = [];
+  const make = (member: string, avoidReconfig: boolean) =>
+    new MemberProber(
+      { member, device: "eth1", targets: ["1.1.1.1"], avoidReconfig },
+      { probe_interval_s: 2, metered_probe_interval_s: 30 },
+      {
+        wallMs: () => wall,
+        run: () => {
+          runs.push(member);
+          return Promise.resolve({
+            code: 0,
+            stdout: sample("busybox_ping_success_3of3__local_netns_capture.txt"),
+            stderr: "",
+            timedOut: false,
+          });
+        },
+      },
+    );
+  const starlink = make("starlink", true);
+  const cell = make("cell", false);
+  assert.equal(await starlink.maybeProbe(10), null);
+  assert.ok(await cell.maybeProbe(10));
+  wall += 1000; // the daemon's next prober run: 1.1 s after the boundary
+  const r = await starlink.maybeProbe(11);
+  assert.ok(r);
+  assert.equal(r.round.sent_unix_s, Date.UTC(2025, 10, 25, 0, 0, 13, 100) / 1000);
+  assert.deepEqual(runs, ["cell", "starlink"]);
+});
+
 Deno.test("DNS query bytes and reply parsing", () => {
   const q = buildDnsQuery(0xbeef, "example.com");
   assert.deepEqual(

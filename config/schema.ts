@@ -258,6 +258,8 @@ const MainObject = v.object({
   restore_min_duration_s: integer(0, 3600, 30),
   hard_fail_probes: integer(1, 100, 3),
   ride_through_s: integer(0, 60, 6),
+  reconfig_guard: bool(true),
+  flap_suppress: number(0, 100, 2),
   stale_after_s: integer(1, 600, 10),
   use_mwan3: bool(true),
   dry_run: bool(false),

@@ -368,13 +368,14 @@ async function assemble(
         count: 1,
         timeoutMs: 1000,
         metered: m.metered ?? false,
+        avoidReconfig: m.class === "starlink" && cfg.main.reconfig_guard,
       },
       {
         probe_interval_s: mc.probe_interval_s,
         metered_probe_interval_s: mc.metered_probe_interval_s,
         metered: m.metered ?? false,
       },
-      { run },
+      { run, wallMs: () => clock.wallMs() },
     );
     const probeName = `probe:${m.name}`;
     sources.push({

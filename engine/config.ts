@@ -105,6 +105,20 @@ export interface EngineConfig {
    * outweighs a few seconds of outage. 0 turns it off.
    */
   ride_through_s?: number;
+  /**
+   * Reconfiguration guard: a Starlink probe round sent in one of the dish's
+   * 15 s reconfiguration windows (`sent_unix_s` at :12, :27, :42, :57,
+   * −300/+200 ms) does not count as soft loss; it still counts towards
+   * "all of the last N rounds lost". Needs a synchronised router clock.
+   */
+  reconfig_guard?: boolean;
+  /**
+   * Flap suppression: a member whose damped down count (each down adds 1,
+   * halving every `history_window_s`) is above this is not chosen by a
+   * discretionary switch (failback, better member, predictive). 0 turns it
+   * off. Default 2, RFC 2439's suppress limit (2000 at 1000 per flap).
+   */
+  flap_suppress?: number;
 }
 
 /** Defaults: the UCI defaults of docs/design.md plus the engine-only curve options. */
@@ -151,6 +165,8 @@ export const DEFAULT_ENGINE_CONFIG: Readonly<Required<EngineConfig>> = Object.fr
   wifi_snr_ok_db: 25,
   wifi_snr_bad_db: 5,
   ride_through_s: 6,
+  reconfig_guard: true,
+  flap_suppress: 2,
 });
 
 /**

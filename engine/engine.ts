@@ -14,6 +14,7 @@
 import type { EngineConfig } from "./config.ts";
 import { DISH_FIELDS, freshNumber, MAX_PROBES, recentLoss } from "./fields.ts";
 import { stepMemberState } from "./member_state.ts";
+import { inReconfigWindow } from "./reconfig.ts";
 import {
   applyRuleHolds,
   evaluateRisks,
@@ -148,7 +149,9 @@ function sameValue(a: FieldValue["v"], b: FieldValue["v"]): boolean {
 
 /**
  * Merges one observation into the state: the latest value of each field is
- * kept with its timestamp; loss values also enter the bounded probe history.
+ * kept with its timestamp; loss values also enter the bounded probe history
+ * (a Starlink round whose `sent_unix_s` falls in a reconfiguration window is
+ * marked there, see `reconfig_guard`).
  * An observation carrying any dish field without `outage_cause` (or `alerts`)
  * means "no outage" (or "no alerts"). Non-finite numbers are ignored.
  * Observations for unknown members are ignored (the member may have just been
@@ -183,7 +186,16 @@ export function observe(state: EngineState, obs: Observation): EngineState {
   const loss = record.loss_pct;
   if (typeof loss === "number" && Number.isFinite(loss)) {
     const keep = MAX_PROBES;
-    probes = [...probes, { t: obs.t, loss_pct: Math.min(100, Math.max(0, loss)) }];
+    const p: MemberRuntime["probes"][number] = {
+      t: obs.t,
+      loss_pct: Math.min(100, Math.max(0, loss)),
+    };
+    const sent = record.sent_unix_s;
+    if (
+      m.spec.class === "starlink" && typeof sent === "number" && Number.isFinite(sent) &&
+      inReconfigWindow(sent)
+    ) p.reconfig = true;
+    probes = [...probes, p];
     if (probes.length > keep) probes = probes.slice(probes.length - keep);
   }
   const members = state.members.slice();

@@ -101,20 +101,34 @@ export function freshSince(
 export const MAX_PROBES = 100;
 
 /**
- * Mean loss of the last `hard_fail_probes` probe rounds that are fresh, or
- * undefined when none is. Averaging a few rounds makes one-probe rounds
- * (loss 0 or 100) usable for thresholds.
+ * Whether probe round `p` counts towards soft loss: every round does, except
+ * a Starlink round sent in a reconfiguration window while `reconfig_guard`
+ * is on (the default). Hard failure (all recent rounds lost) counts them all.
+ */
+export function countsAsSoftLoss(
+  p: MemberRuntime["probes"][number],
+  cfg: { reconfig_guard?: boolean },
+): boolean {
+  return p.reconfig !== true || cfg.reconfig_guard === false;
+}
+
+/**
+ * Mean loss of the last `hard_fail_probes` probe rounds that are fresh and
+ * count as soft loss ({@linkcode countsAsSoftLoss}), or undefined when none
+ * is. Averaging a few rounds makes one-probe rounds (loss 0 or 100) usable
+ * for thresholds.
  */
 export function recentLoss(
   m: MemberRuntime,
   now: number,
-  cfg: { stale_after_s: number; hard_fail_probes: number },
+  cfg: { stale_after_s: number; hard_fail_probes: number; reconfig_guard?: boolean },
 ): number | undefined {
   let sum = 0;
   let n = 0;
   for (let i = m.probes.length - 1; i >= 0 && n < cfg.hard_fail_probes; i--) {
     const p = m.probes[i];
     if (now - p.t > cfg.stale_after_s) break;
+    if (!countsAsSoftLoss(p, cfg)) continue;
     sum += p.loss_pct;
     n++;
   }

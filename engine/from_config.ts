@@ -40,6 +40,8 @@ export function engineConfigFromConfig(cfg: StarfailConfig): Required<EngineConf
     restore_min_duration_s: m.restore_min_duration_s,
     hard_fail_probes: m.hard_fail_probes,
     ride_through_s: m.ride_through_s,
+    reconfig_guard: m.reconfig_guard,
+    flap_suppress: m.flap_suppress,
     stale_after_s: m.stale_after_s,
     max_samples_per_member: m.max_samples_per_member,
     max_events: m.max_events,

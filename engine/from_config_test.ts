@@ -10,12 +10,14 @@ Deno.test("the config defaults map to the engine defaults", () => {
 Deno.test("main and scoring options reach the engine under the same names", () => {
   const { config } = parseConfigText(
     "config starfail 'main'\n\toption cooldown_s '45'\n\toption predictive '0'\n" +
+      "\toption reconfig_guard '0'\n" +
       "config starfail 'scoring'\n\toption weight_loss '40'\n",
     "test",
   );
   const e = engineConfigFromConfig(config);
   assert.equal(e.cooldown_s, 45);
   assert.equal(e.predictive, false);
+  assert.equal(e.reconfig_guard, false);
   assert.equal(e.weight_loss, 40);
 });
 

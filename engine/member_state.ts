@@ -8,7 +8,8 @@
  * - Soft failure (recent loss ≥ `fail_loss_pct` or latency ≥ `fail_latency_ms`)
  *   makes a member `degraded`; if it is not back within the restore thresholds
  *   for `fail_min_duration_s` and the loss or latency averaged over that window
- *   still breaches the fail threshold, it is `down`.
+ *   still breaches the fail threshold, it is `down`. Loss of a Starlink round
+ *   sent in a reconfiguration window is not soft loss (`reconfig_guard`).
  * - A down member whose probes pass the restore thresholds is `recovering`;
  *   held for `restore_min_duration_s` it is `up` again.
  *
@@ -16,7 +17,7 @@
  */
 
 import type { EngineConfig } from "./config.ts";
-import { freshBool, freshNumber, freshString, recentLoss } from "./fields.ts";
+import { countsAsSoftLoss, freshBool, freshNumber, freshString, recentLoss } from "./fields.ts";
 import type { EngineEvent, MemberRuntime, MemberStateName } from "./state.ts";
 
 /** The health facts of one member at one tick, derived from its fresh fields. */
@@ -73,7 +74,8 @@ export function checkHealth(m: MemberRuntime, now: number, cfg: EngineConfig): H
 
 /**
  * Whether the soft failure is sustained over the last `fail_min_duration_s`:
- * mean loss of the probe rounds in that window ≥ `fail_loss_pct`, or mean
+ * mean loss of the probe rounds in that window that count as soft loss
+ * ≥ `fail_loss_pct`, or mean
  * latency of the ticks in that window ≥ `fail_latency_ms`. Averaging over the
  * window keeps a noisy loss estimate (a few pings per round) from resetting
  * the hold every time one round happens to get through. Returns the reason,
@@ -83,7 +85,7 @@ export function sustainedBreach(m: MemberRuntime, now: number, cfg: EngineConfig
   const win = Math.max(cfg.fail_min_duration_s, 1e-9);
   let lossSum = 0, lossN = 0;
   for (const p of m.probes) {
-    if (now - p.t <= win) {
+    if (now - p.t <= win && countsAsSoftLoss(p, cfg)) {
       lossSum += p.loss_pct;
       lossN++;
     }

@@ -185,3 +185,31 @@ export function quantile(values: number[], q: number): number | null {
 function round1(v: number): number {
   return Math.round(v * 10) / 10;
 }
+
+/**
+ * The switches of `a` beyond those it shares with `b`: the number of
+ * switches (changes after the first entry) minus the length of the longest
+ * common subsequence of the two runs' switches, two switches being the same
+ * when they go between the same members. A switch the difference between the
+ * worlds added shows up here; the same switch made a little earlier or later
+ * does not.
+ *
+ * @example
+ * ```ts
+ * addedSwitches([[0, "sl"], [50, "cell"], [90, "sl"]], [[0, "sl"]]); // 2
+ * ```
+ */
+export function addedSwitches(a: PrimaryTimeline, b: PrimaryTimeline): number {
+  const key = (tl: PrimaryTimeline) => tl.slice(1).map((e, i) => `${tl[i][1]}→${e[1]}`);
+  const x = key(a);
+  const y = key(b);
+  let prev = new Array<number>(y.length + 1).fill(0);
+  for (let i = 1; i <= x.length; i++) {
+    const row = new Array<number>(y.length + 1).fill(0);
+    for (let j = 1; j <= y.length; j++) {
+      row[j] = x[i - 1] === y[j - 1] ? prev[j - 1] + 1 : Math.max(prev[j], row[j - 1]);
+    }
+    prev = row;
+  }
+  return x.length - prev[y.length];
+}

@@ -46,3 +46,10 @@ export {
   type ReplaySummary,
 } from "./replay.ts";
 export { applyMemberConfig, engineConfigFromConfig } from "./from_config.ts";
+export {
+  inReconfigWindow,
+  RECONFIG_AFTER_S,
+  RECONFIG_BEFORE_S,
+  RECONFIG_OFFSET_S,
+  RECONFIG_PERIOD_S,
+} from "./reconfig.ts";

@@ -12,6 +12,7 @@
  * @module
  */
 
+import { inReconfigWindow } from "./reconfig.ts";
 import type { Trace } from "./trace.ts";
 import type { MemberSpec, Observation } from "./types.ts";
 
@@ -65,6 +66,8 @@ export interface MemberWorld {
   signal: Float32Array;
   /** Wi-Fi: noise dBm. */
   noise: Float32Array;
+  /** Starlink: the 15 s reconfiguration spikes are off (a counterfactual world). */
+  no_reconfig_spikes?: boolean;
 }
 
 /** A scenario: members' worlds over `duration_s` seconds. */
@@ -443,6 +446,16 @@ export function buildWorld(spec: ScenarioSpec, seed: number): World {
   return world;
 }
 
+/**
+ * The same world without Starlink's 15 s reconfiguration spikes: every other
+ * second and every random draw stays the same (the spikes only change values
+ * drawn anyway), so what differs between the two traces is what the spikes
+ * did.
+ */
+export function withoutReconfigSpikes(world: World): World {
+  return { ...world, members: world.members.map((m) => ({ ...m, no_reconfig_spikes: true })) };
+}
+
 /** Whether member `m` can carry traffic at second `i` (ground truth). */
 export function usableAt(m: MemberWorld, i: number): boolean {
   return m.link[i] === 1 && m.outage[i] === 0 && m.blackhole[i] === 0 &&
@@ -454,19 +467,13 @@ export function degradedAt(m: MemberWorld, i: number): boolean {
   return usableAt(m, i) && (m.lossP[i] >= DEGRADED.loss_p || m.rtt[i] >= DEGRADED.rtt_ms);
 }
 
-/** Whether `t` (seconds) falls in a Starlink 15 s reconfiguration window (:12, :27, :42, :57; −300/+200 ms). */
-export function inReconfigWindow(t: number): boolean {
-  const phase = ((t - 12) % 15 + 15) % 15;
-  return phase >= 14.7 || phase < 0.2;
-}
-
 /** One ping sent over `m` at time `t`: its RTT in ms, or null when lost or slower than `timeoutS`. */
 export function ping(m: MemberWorld, t: number, timeoutS: number, r: () => number): number | null {
   const i = Math.min(m.rtt.length - 1, Math.max(0, Math.floor(t)));
   if (m.link[i] === 0 || m.outage[i] !== 0 || m.blackhole[i] === 1) return null;
   let rtt = m.rtt[i] * (1 + 0.08 * gauss(r));
   let lossP = m.lossP[i];
-  if (m.spec.class === "starlink" && inReconfigWindow(t)) {
+  if (m.spec.class === "starlink" && m.no_reconfig_spikes !== true && inReconfigWindow(t)) {
     rtt += 140;
     lossP = Math.max(lossP, 0.25);
   }
@@ -489,7 +496,24 @@ export interface CollectorOptions {
   radio_interval_s: number;
   /** netifd link state re-report interval (changes are reported at once). */
   link_interval_s: number;
+  /**
+   * How far the router's clock is off, seconds (positive: ahead). Probe
+   * rounds carry `sent_unix_s` = {@linkcode WORLD_EPOCH_UNIX_S} + send time
+   * + this; the world's reconfiguration windows follow the true time.
+   */
+  clock_skew_s?: number;
+  /**
+   * Starlink rounds due inside a reconfiguration window (by the router's
+   * clock) wait for the daemon's next prober run, `probe_tick_s` later, as
+   * the daemon does with `reconfig_guard` on. Default true.
+   */
+  avoid_reconfig?: boolean;
+  /** How often the daemon runs each member's prober, seconds (its source interval: 1). */
+  probe_tick_s?: number;
 }
+
+/** Unix time of a world's second 0 (a minute boundary: 2025-11-25 00:00:00 UTC). */
+export const WORLD_EPOCH_UNIX_S = 1_764_028_800;
 
 /** Collector defaults used by the benchmark. */
 export const DEFAULT_COLLECTORS: CollectorOptions = {
@@ -515,7 +539,12 @@ export function worldToTrace(
   for (const [k, m] of world.members.entries()) {
     const name = m.spec.name;
     const phase = (k * 0.37) % 1;
+    const dodge = m.spec.class === "starlink" && opts.avoid_reconfig !== false;
     for (let t = phase; t < world.duration_s; t += opts.probe_interval_s) {
+      while (dodge && inReconfigWindow(WORLD_EPOCH_UNIX_S + t + (opts.clock_skew_s ?? 0))) {
+        t += opts.probe_tick_s ?? 1;
+      }
+      if (t >= world.duration_s) break;
       const rtts: number[] = [];
       for (let j = 0; j < opts.targets; j++) {
         const v = ping(m, t + j * 0.01, opts.probe_timeout_s, r);
@@ -525,6 +554,7 @@ export function worldToTrace(
         t: round3(t + opts.probe_timeout_s * (rtts.length < opts.targets ? 1 : 0) + 0.001),
         member: name,
         loss_pct: round3((100 * (opts.targets - rtts.length)) / opts.targets),
+        sent_unix_s: round3(WORLD_EPOCH_UNIX_S + t + (opts.clock_skew_s ?? 0)),
       };
       if (rtts.length > 0) o.latency_ms = round3(rtts.reduce((a, b) => a + b, 0) / rtts.length);
       if (rtts.length > 1) o.jitter_ms = round3(Math.abs(rtts[0] - rtts[1]));

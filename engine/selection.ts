@@ -10,15 +10,16 @@
  *    (after the cooldown);
  * 5. otherwise a member that beats the primary's final score by
  *    `switch_margin`, continuously for `fail_min_duration_s`, after the
- *    cooldown, and is up, warmed up (`min_uptime_s`) and not at risk, takes
- *    over ("failback" when it has the higher weight).
+ *    cooldown, and is up, warmed up (`min_uptime_s`), stable, not at risk and
+ *    not flap-suppressed (`flap_suppress`), takes over ("failback" when it
+ *    has the higher weight).
  *
  * @module
  */
 
 import { DEFAULT_ENGINE_CONFIG, type EngineConfig } from "./config.ts";
 import { freshBool, freshNumber, freshString } from "./fields.ts";
-import { checkHealth, stabilityHoldS, sustainedBreach } from "./member_state.ts";
+import { checkHealth, flapAt, stabilityHoldS, sustainedBreach } from "./member_state.ts";
 import type { DecisionKind, MemberRuntime, Override, RideThrough } from "./state.ts";
 
 /** Inputs of one selection. */
@@ -64,13 +65,28 @@ export interface Selection {
 }
 
 /**
+ * Whether `m` is flap-suppressed at `now`: its damped down count
+ * ({@linkcode flapAt}) is above `flap_suppress` (0 turns suppression off).
+ * As in BGP route-flap damping (RFC 2439: 1000 per flap, suppress limit
+ * 2000), a member that keeps going down is not chosen by a discretionary
+ * switch until its count has decayed; it can still take over when nothing
+ * better is usable.
+ */
+export function isFlapSuppressed(m: MemberRuntime, now: number, cfg: EngineConfig): boolean {
+  const limit = cfg.flap_suppress ?? DEFAULT_ENGINE_CONFIG.flap_suppress;
+  return limit > 0 && flapAt(m, now, cfg) > limit;
+}
+
+/**
  * Whether `m` may be chosen by a discretionary switch at `now`: up, not at
- * risk, warmed up (`min_uptime_s`) and, if it has ever been down, stable for
- * its flap-damped hold ({@linkcode stabilityHoldS}).
+ * risk, not flap-suppressed ({@linkcode isFlapSuppressed}), warmed up
+ * (`min_uptime_s`) and, if it has ever been down, stable for its
+ * flap-damped hold ({@linkcode stabilityHoldS}).
  */
 export function isStrictCandidate(m: MemberRuntime, now: number, cfg: EngineConfig): boolean {
   const warm = m.spec.min_uptime_s ?? cfg.min_uptime_s;
   if (m.state !== "up" || m.risks.length > 0 || m.usable_since === null) return false;
+  if (isFlapSuppressed(m, now, cfg)) return false;
   const held = now - m.usable_since;
   return held >= warm && (m.last_down === null || held >= stabilityHoldS(m, now, cfg));
 }
@@ -231,7 +247,13 @@ function selectFor(
   const challenger = { member: rival.spec.name, since };
   const warm = isStrictCandidate(rival, now, cfg);
   if (now - since < cfg.fail_min_duration_s || cooling || !warm) {
-    const why = cooling ? " (cooldown)" : !warm ? " (proving stable)" : "";
+    const why = cooling
+      ? " (cooldown)"
+      : isFlapSuppressed(rival, now, cfg)
+      ? ` (flap-suppressed: ${Math.round(flapAt(rival, now, cfg) * 10) / 10} recent downs)`
+      : !warm
+      ? " (proving stable)"
+      : "";
     return hold(
       input,
       `${describe(cur)} remains primary; ${rival.spec.name} leads by ${

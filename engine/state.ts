@@ -10,8 +10,8 @@ import type { MemberSpec, Observation } from "./types.ts";
 /** A member's health state. `unknown` holds until its first measurement. */
 export type MemberStateName = "unknown" | "up" | "degraded" | "down" | "recovering";
 
-/** Observation fields the engine merges (everything but `t` and `member`). */
-export type FieldName = Exclude<keyof Observation, "t" | "member">;
+/** Observation fields the engine merges (everything but `t`, `member` and `sent_unix_s`). */
+export type FieldName = Exclude<keyof Observation, "t" | "member" | "sent_unix_s">;
 
 /** Latest value of one field, when it was last reported and since when it has had this value. */
 export interface FieldValue {
@@ -45,8 +45,11 @@ export interface MemberRuntime {
   spec: MemberSpec;
   /** Latest value per field. */
   fields: Partial<Record<FieldName, FieldValue>>;
-  /** Loss of the most recent probe rounds, newest last (bounded by `hard_fail_probes`). */
-  probes: { t: number; loss_pct: number }[];
+  /**
+   * Loss of the most recent probe rounds, newest last (bounded). `reconfig`
+   * marks a Starlink round sent in a reconfiguration window.
+   */
+  probes: { t: number; loss_pct: number; reconfig?: true }[];
   /** Per-tick trend points, bounded by the trend window and a count cap. */
   trend: TrendPoint[];
   /** Instant scores for the window average, newest last (bounded). */

@@ -42,6 +42,7 @@ export const TRACE_VERSION = 1;
 const NUMBER_FIELDS = [
   "latency_ms",
   "loss_pct",
+  "sent_unix_s",
   "jitter_ms",
   "obstruction_pct",
   "seconds_to_first_nonempty_slot",

@@ -71,6 +71,10 @@ Deno.test("bad input names the line and the problem", () => {
     /"link_up" must be true or false/,
   );
   assert.match(errorLine(`${HEADER}\n[1,2]`).message, /^line 2: expected a JSON object/);
+  assert.match(
+    errorLine(`${HEADER}\n{"t":1,"member":"cell","sent_unix_s":"12:00"}`).message,
+    /^line 2: "sent_unix_s" must be a finite number/,
+  );
 });
 
 Deno.test("readTraceFile reports a missing file and bad content with the path", async () => {

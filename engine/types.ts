@@ -32,6 +32,13 @@ export interface Observation {
   latency_ms?: number;
   /** Packet loss in percent (0–100). */
   loss_pct?: number;
+  /**
+   * Probe rounds: Unix time (seconds, wall clock) at which the round's probes
+   * were sent. On a Starlink member it places the round relative to the
+   * dish's reconfiguration windows (`reconfig_guard`); it is not a field the
+   * engine keeps.
+   */
+  sent_unix_s?: number;
   /** Latency jitter in milliseconds. */
   jitter_ms?: number;
   /** Starlink: fraction of the sky obstructed, in percent (0–100). */

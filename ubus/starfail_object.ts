@@ -43,12 +43,17 @@ export interface ScoreResult {
 
 /**
  * The latest value of each metric and how old it is: the engine's
- * {@linkcode Observation} fields, less the dish's schedule and update flags.
+ * {@linkcode Observation} fields, less the dish's schedule and update flags
+ * and the probe rounds' send time.
  */
 export interface LatestMetrics extends
   Omit<
     Observation,
-    "t" | "member" | "seconds_to_first_nonempty_slot" | "swupdate_reboot_ready"
+    | "t"
+    | "member"
+    | "sent_unix_s"
+    | "seconds_to_first_nonempty_slot"
+    | "swupdate_reboot_ready"
   > {
   /** Wall-clock time (unix seconds) of the newest value, null when none. */
   at: number | null;
