@@ -366,3 +366,37 @@ Deno.test("a primary whose recovery a lost probe round interrupts is kept; a sus
   assert.equal(d.kind, "hard");
   assert.ok(d.t >= 75 + cfg.fail_min_duration_s, `left at ${d.t}`);
 });
+
+Deno.test("flap suppression: a member that went down three times is not failed back to until its count decays", () => {
+  const outages = (t: number) =>
+    [61, 81, 101].some((s) => t >= s && t < s + 5)
+      ? { outage_cause: "OBSTRUCTED", loss_pct: 100 }
+      : DISH_OK;
+  const runWith = (c: EngineConfig) => drive(start(c), 61, 700, outages, () => CELL_OK, c);
+  const on = runWith(cfg);
+  const back = on.decisions.find((d) => d.t > 106 && d.primary === "sl");
+  assert.ok(back !== undefined, "fails back in the end");
+  // Three downs ≈ 2.9, halving every 600 s: at or below 2 after about 330 s.
+  assert.ok(back.t >= 101 + 300, `failback at ${back.t}`);
+  assert.equal(back.kind, "failback");
+  const held = on.results.find((r) => r.decision.t === 300)!.decision;
+  assert.equal(held.primary, "cell");
+  assert.match(held.reason, /sl leads by \d+ points \(flap-suppressed: 2\.\d recent downs\)/);
+  // Without suppression only the (shorter) stability hold applies.
+  const off = runWith(engineConfig({ poll_interval_ms: 1000, flap_suppress: 0 }));
+  const early = off.decisions.find((d) => d.t > 106 && d.primary === "sl");
+  assert.ok(early !== undefined && early.t < back.t - 100, `without: ${early?.t}`);
+});
+
+Deno.test("flap suppression does not stop a member from taking over when the primary is down", () => {
+  const run = start(cfg);
+  const sl = (t: number) =>
+    [61, 81, 101].some((s) => t >= s && t < s + 5)
+      ? { outage_cause: "OBSTRUCTED", loss_pct: 100 }
+      : DISH_OK;
+  drive(run, 61, 200, sl, () => CELL_OK, cfg);
+  assert.equal(run.state.primary, "cell");
+  drive(run, 201, 205, () => DISH_OK, () => ({ link_up: false }), cfg);
+  assert.equal(run.state.primary, "sl");
+  assert.equal(run.decisions.at(-1)!.kind, "hard");
+});
