@@ -784,7 +784,9 @@ export class MemberProber {
     }
     this.#running = true;
     try {
-      const round = await probeRound(this.#spec, { ...this.#opts, t: now });
+      // The round is stamped with the wall time just checked against the windows.
+      const stamp = wallMs === undefined ? {} : { wallMs: () => wallMs };
+      const round = await probeRound(this.#spec, { ...this.#opts, ...stamp, t: now });
       const observation = roundToObservation(round, this.#last);
       this.#last = round;
       return { round, observation };

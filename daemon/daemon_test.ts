@@ -6,7 +6,7 @@ import { UbusClient } from "../ubus/client.ts";
 import { Status, UbusError } from "../ubus/protocol.ts";
 import { startDaemon } from "./daemon.ts";
 import { pollUntil } from "../test/wait.ts";
-import { readTraceFile, replay } from "../engine/mod.ts";
+import { inReconfigWindow, readTraceFile, replay } from "../engine/mod.ts";
 
 async function until(
   what: string,
@@ -98,6 +98,19 @@ Deno.test({
         MEMBERS.wifi,
       ]);
       assert.ok(trace.observations.length > 20);
+      // Probe rounds carry their wall-clock send time; Starlink's avoid the reconfiguration windows.
+      const rounds = trace.observations.filter((o) => o.loss_pct !== undefined);
+      const nowS = Date.now() / 1000;
+      assert.ok(rounds.length > 5);
+      for (const o of rounds) {
+        assert.ok(
+          o.sent_unix_s !== undefined && Math.abs(nowS - o.sent_unix_s) < 600,
+          JSON.stringify(o),
+        );
+        if (o.member === MEMBERS.starlink) {
+          assert.ok(!inReconfigWindow(o.sent_unix_s), JSON.stringify(o));
+        }
+      }
       const replayed = replay(trace, handle.runtime.engineConfig);
       assert.equal(replayed.changes[0].primary, MEMBERS.starlink);
     } finally {
