@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { MemberRuntime } from "../engine/mod.ts";
+import { type MemberRuntime, OBSERVATION_FIELD_NAMES } from "../engine/mod.ts";
 import type { TelemetryStore } from "../telemetry/store.ts";
 import type {
   ActionResult,
@@ -22,6 +22,7 @@ import type {
   StarfailBackend,
   StatusResult,
 } from "../ubus/starfail_object.ts";
+import { HIDDEN_METRIC_FIELDS } from "../ubus/starfail_object.ts";
 import { VERSION } from "../version.ts";
 import type { Runtime } from "./runtime.ts";
 
@@ -73,23 +74,10 @@ function r2(v: number | null | undefined): number | null {
   return v === null || v === undefined ? null : Math.round(v * 100) / 100;
 }
 
-/** The fields `LatestMetrics` shows (the compiler checks each name against it). */
-const METRIC_FIELDS: readonly Exclude<keyof LatestMetrics, "at">[] = [
-  "link_up",
-  "latency_ms",
-  "loss_pct",
-  "jitter_ms",
-  "obstruction_pct",
-  "currently_obstructed",
-  "outage_cause",
-  "alerts",
-  "rsrp_dbm",
-  "rsrq_db",
-  "sinr_db",
-  "roaming",
-  "signal_dbm",
-  "noise_dbm",
-];
+/** The observation fields `LatestMetrics` shows: all but {@linkcode HIDDEN_METRIC_FIELDS}. */
+const METRIC_FIELDS = OBSERVATION_FIELD_NAMES.filter((f): f is Exclude<keyof LatestMetrics, "at"> =>
+  !(HIDDEN_METRIC_FIELDS as readonly string[]).includes(f)
+);
 
 /** The `StarfailBackend` of the running daemon. */
 export class DaemonBackend implements StarfailBackend {

@@ -42,7 +42,7 @@ import type {
   MemberStateName,
   RideThrough,
 } from "./state.ts";
-import type { MemberSpec, Observation } from "./types.ts";
+import { type MemberSpec, type Observation, OBSERVATION_FIELD_NAMES } from "./types.ts";
 
 /** A command from the operator (CLI/ubus). */
 export type EngineCommand =
@@ -63,24 +63,10 @@ export interface TickResult {
 /** Most trend points kept per member, whatever the tick rate. */
 const MAX_TREND_POINTS = 240;
 
-const OBSERVATION_FIELDS: readonly FieldName[] = [
-  "link_up",
-  "latency_ms",
-  "loss_pct",
-  "jitter_ms",
-  "obstruction_pct",
-  "currently_obstructed",
-  "outage_cause",
-  "alerts",
-  "seconds_to_first_nonempty_slot",
-  "swupdate_reboot_ready",
-  "rsrp_dbm",
-  "rsrq_db",
-  "sinr_db",
-  "roaming",
-  "signal_dbm",
-  "noise_dbm",
-];
+/** The fields `observe` keeps: every observation field but the probe send time. */
+const OBSERVATION_FIELDS = OBSERVATION_FIELD_NAMES.filter((f): f is FieldName =>
+  f !== "sent_unix_s"
+);
 
 function newMember(spec: MemberSpec, t0: number): MemberRuntime {
   return {

@@ -14,7 +14,14 @@
  * @module
  */
 
-import { MEMBER_CLASSES, type MemberClass, type MemberSpec, type Observation } from "./types.ts";
+import {
+  MEMBER_CLASSES,
+  type MemberClass,
+  type MemberSpec,
+  type Observation,
+  OBSERVATION_FIELD_KINDS,
+  OBSERVATION_FIELD_NAMES,
+} from "./types.ts";
 
 /** A parsed trace. */
 export interface Trace {
@@ -39,33 +46,11 @@ export class TraceError extends Error {
 /** The version written in and accepted from the header. */
 export const TRACE_VERSION = 1;
 
-const NUMBER_FIELDS = [
-  "latency_ms",
-  "loss_pct",
-  "sent_unix_s",
-  "jitter_ms",
-  "obstruction_pct",
-  "seconds_to_first_nonempty_slot",
-  "rsrp_dbm",
-  "rsrq_db",
-  "sinr_db",
-  "signal_dbm",
-  "noise_dbm",
-] as const;
-const BOOL_FIELDS = [
-  "link_up",
-  "currently_obstructed",
-  "swupdate_reboot_ready",
-  "roaming",
-] as const;
-const KNOWN = new Set<string>([
-  "t",
-  "member",
-  "outage_cause",
-  "alerts",
-  ...NUMBER_FIELDS,
-  ...BOOL_FIELDS,
-]);
+const NUMBER_FIELDS = OBSERVATION_FIELD_NAMES.filter((f) =>
+  OBSERVATION_FIELD_KINDS[f] === "number"
+);
+const BOOL_FIELDS = OBSERVATION_FIELD_NAMES.filter((f) => OBSERVATION_FIELD_KINDS[f] === "boolean");
+const KNOWN = new Set<string>(["t", "member", ...OBSERVATION_FIELD_NAMES]);
 
 function parseLine(text: string, line: number): Record<string, unknown> {
   let value: unknown;

@@ -67,6 +67,42 @@ export interface Observation {
   noise_dbm?: number;
 }
 
+/** What one optional {@linkcode Observation} field holds. */
+export type ObservationFieldKind = "number" | "boolean" | "string" | "strings";
+
+/**
+ * Every optional {@linkcode Observation} field and its kind, in declaration
+ * order: the one list the engine, the trace reader and the ubus API derive
+ * their field lists from (the type makes the compiler reject a missing or
+ * unknown field).
+ */
+export const OBSERVATION_FIELD_KINDS: {
+  readonly [K in Exclude<keyof Observation, "t" | "member">]-?: ObservationFieldKind;
+} = Object.freeze({
+  link_up: "boolean",
+  latency_ms: "number",
+  loss_pct: "number",
+  sent_unix_s: "number",
+  jitter_ms: "number",
+  obstruction_pct: "number",
+  currently_obstructed: "boolean",
+  outage_cause: "string",
+  alerts: "strings",
+  seconds_to_first_nonempty_slot: "number",
+  swupdate_reboot_ready: "boolean",
+  rsrp_dbm: "number",
+  rsrq_db: "number",
+  sinr_db: "number",
+  roaming: "boolean",
+  signal_dbm: "number",
+  noise_dbm: "number",
+});
+
+/** The optional {@linkcode Observation} field names, in declaration order. */
+export const OBSERVATION_FIELD_NAMES = Object.keys(OBSERVATION_FIELD_KINDS) as readonly (
+  keyof typeof OBSERVATION_FIELD_KINDS
+)[];
+
 /** How a member is described to the engine (from the config and discovery). */
 export interface MemberSpec {
   /** Member name, unique. */

@@ -41,20 +41,19 @@ export interface ScoreResult {
   member_weight: number;
 }
 
+/** The {@linkcode Observation} fields `metrics` does not show: the dish's schedule and update flags and the probe rounds' send time. */
+export const HIDDEN_METRIC_FIELDS = [
+  "sent_unix_s",
+  "seconds_to_first_nonempty_slot",
+  "swupdate_reboot_ready",
+] as const;
+
 /**
  * The latest value of each metric and how old it is: the engine's
- * {@linkcode Observation} fields, less the dish's schedule and update flags
- * and the probe rounds' send time.
+ * {@linkcode Observation} fields less {@linkcode HIDDEN_METRIC_FIELDS}.
  */
-export interface LatestMetrics extends
-  Omit<
-    Observation,
-    | "t"
-    | "member"
-    | "sent_unix_s"
-    | "seconds_to_first_nonempty_slot"
-    | "swupdate_reboot_ready"
-  > {
+export interface LatestMetrics
+  extends Omit<Observation, "t" | "member" | (typeof HIDDEN_METRIC_FIELDS)[number]> {
   /** Wall-clock time (unix seconds) of the newest value, null when none. */
   at: number | null;
 }
