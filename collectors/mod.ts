@@ -85,7 +85,6 @@ export type {
 } from "./cellular.ts";
 export {
   fetchMwan3Runtime,
-  mwan3Observation,
   mwan3Usable,
   parseMwan3Runtime,
   policyShares,

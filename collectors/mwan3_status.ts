@@ -1,7 +1,9 @@
 /**
  * mwan3's own view over ubus (`ubus call mwan3 status`), when mwan3 is
  * installed: tracker state per interface and the live policy percentages.
- * The daemon uses it as an extra signal and the controller for read-back.
+ * The mwan3 controller parses the reply with it for its read-back; the
+ * daemon does not feed mwan3's tracker verdicts to the engine (netifd and
+ * starfail's own probes already report link state and loss).
  *
  * Formats: 2.10 (no `tracking`), 2.11+ (`tracking`), RutOS 7.x (`standby`,
  * `notracking`); see `collectors/testdata/mwan3_status_*`. `latency` and
@@ -11,7 +13,6 @@
  * @module
  */
 
-import type { Observation } from "../engine/types.ts";
 import type { UbusCaller } from "../ubus/client.ts";
 import { Status, UbusError } from "../ubus/protocol.ts";
 
@@ -170,12 +171,4 @@ export function policyShares(
   family: "ipv4" | "ipv6" = "ipv4",
 ): Mwan3Share[] {
   return rt.policies[family][policy] ?? [];
-}
-
-/**
- * The extra signal for the engine: `link_up` follows netifd's `up` as mwan3
- * reports it. The tracker verdict itself is in {@linkcode Mwan3Interface}.
- */
-export function mwan3Observation(member: string, iface: Mwan3Interface, t: number): Observation {
-  return { t, member, link_up: iface.up };
 }
