@@ -83,12 +83,7 @@ export type {
   CellularSource,
   RunFn,
 } from "./cellular.ts";
-export {
-  fetchMwan3Runtime,
-  mwan3Usable,
-  parseMwan3Runtime,
-  policyShares,
-} from "./mwan3_status.ts";
+export { fetchMwan3Runtime, mwan3Usable, parseMwan3Runtime, policyShares } from "./mwan3_status.ts";
 export type { Mwan3Interface, Mwan3Runtime, Mwan3Share, Mwan3TrackIp } from "./mwan3_status.ts";
 
 // Starlink dish: gRPC/gRPC-Web client, collector, grpcurl-style JSON.

@@ -7,9 +7,6 @@
 
 import type { FieldName, FieldValue, MemberRuntime } from "./state.ts";
 
-/** The fields a probe round reports (latency, loss, jitter). */
-export const PROBE_FIELDS: readonly FieldName[] = ["latency_ms", "loss_pct", "jitter_ms"];
-
 /** The fields a Starlink dish status reports as one group. */
 export const DISH_FIELDS: readonly FieldName[] = [
   "obstruction_pct",
@@ -19,17 +16,6 @@ export const DISH_FIELDS: readonly FieldName[] = [
   "seconds_to_first_nonempty_slot",
   "swupdate_reboot_ready",
 ];
-
-/** Whether field `name` of `m` was reported within `staleAfterS` of `now`. */
-export function isFresh(
-  m: MemberRuntime,
-  name: FieldName,
-  now: number,
-  staleAfterS: number,
-): boolean {
-  const f = m.fields[name];
-  return f !== undefined && now - f.t <= staleAfterS;
-}
 
 /** Field `name` of `m` when it was reported within `staleAfterS` of `now`. */
 function freshField(

@@ -18,7 +18,7 @@
 
 import type { EngineConfig } from "./config.ts";
 import { countsAsSoftLoss, freshBool, freshNumber, freshString, recentLoss } from "./fields.ts";
-import type { EngineEvent, MemberRuntime, MemberStateName } from "./state.ts";
+import type { EngineEvent, MemberRuntime } from "./state.ts";
 
 /** The health facts of one member at one tick, derived from its fresh fields. */
 export interface HealthCheck {
@@ -219,11 +219,6 @@ export function stabilityHoldS(m: MemberRuntime, now: number, cfg: EngineConfig)
   const flap = flapAt(m, now, cfg);
   const hold = cfg.restore_min_duration_s * Math.pow(2, Math.max(0, flap - 1));
   return Math.min(Math.max(cfg.history_window_s, cfg.restore_min_duration_s), hold);
-}
-
-/** Whether a state counts as usable for carrying traffic (not down, not unknown). */
-export function isUsableState(s: MemberStateName): boolean {
-  return s === "up" || s === "degraded" || s === "recovering";
 }
 
 function fmt(v: number): string {

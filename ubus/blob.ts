@@ -142,13 +142,6 @@ export function readCString(data: Uint8Array, what = "string"): string {
   return decoder.decode(data.subarray(0, data.length - 1));
 }
 
-/** Encodes a big-endian u32 payload. */
-export function u32Bytes(n: number): Uint8Array {
-  const out = new Uint8Array(4);
-  new DataView(out.buffer).setUint32(0, n >>> 0, false);
-  return out;
-}
-
 /** Reads a big-endian u32 payload; throws unless it is exactly 4 bytes. */
 export function readU32(data: Uint8Array, what = "u32"): number {
   if (data.length !== 4) throw new BlobError(`${what} must be 4 bytes, got ${data.length}`);

@@ -400,9 +400,3 @@ export class FrameReader {
     }
   }
 }
-
-/** Name of a message type, for logs. */
-export function msgTypeName(type: number): string {
-  for (const [name, value] of Object.entries(MsgType)) if (value === type) return name;
-  return `TYPE_${type}`;
-}

@@ -14,10 +14,6 @@ export const FAKE_MWAN3 = new URL("mwan3", import.meta.url).pathname;
 export const MWAN3_STARLINK_CELLULAR =
   new URL("../fixtures/mwan3_starlink_cellular.uci", import.meta.url)
     .pathname;
-/** RutOS layout: `wan`, `mob1s1a1`, `mob1s2a1`, failover policy `mwan_default`. */
-export const MWAN3_RUTOS =
-  new URL("../fixtures/mwan3_rutos_wan_mob1s1a1_mob1s2a1.uci", import.meta.url)
-    .pathname;
 
 /** One interface in the fake mwan3 state. */
 export interface FakeInterfaceState {
