@@ -93,7 +93,7 @@ export function computeMetrics(
       }
     }
   }
-  const switches = timeline.filter(([t], k) => k > 0 && t >= SCORE_FROM_S).length;
+  const switches = countSwitches(timeline);
 
   // Failure episodes: maximal unusable runs of each member.
   const detection: number[] = [];
@@ -184,6 +184,11 @@ export function quantile(values: number[], q: number): number | null {
 
 function round1(v: number): number {
   return Math.round(v * 10) / 10;
+}
+
+/** Changes of primary after the initial choice, from {@linkcode SCORE_FROM_S} on. */
+export function countSwitches(timeline: PrimaryTimeline): number {
+  return timeline.filter(([t], k) => k > 0 && t >= SCORE_FROM_S).length;
 }
 
 /**

@@ -17,7 +17,13 @@
 import { parseArgs } from "node:util";
 import { BASELINES, type PrimaryTimeline } from "../engine/baselines.ts";
 import { engineConfig } from "../engine/config.ts";
-import { addedSwitches, computeMetrics, quantile, type RunMetrics } from "../engine/metrics.ts";
+import {
+  addedSwitches,
+  computeMetrics,
+  countSwitches,
+  quantile,
+  type RunMetrics,
+} from "../engine/metrics.ts";
 import { replay } from "../engine/replay.ts";
 import {
   buildWorld,
@@ -175,7 +181,7 @@ for (const spec of SCENARIOS) {
     const calmRun = starfailRun(worldToTrace(calm, seed, collectors));
     calmSwitches.set(
       spec.name,
-      (calmSwitches.get(spec.name) ?? 0) + computeMetrics(calm, calmRun.timeline).switches,
+      (calmSwitches.get(spec.name) ?? 0) + countSwitches(calmRun.timeline),
     );
     spikeCaused.set(
       spec.name,
