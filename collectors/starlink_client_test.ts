@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { startDishSim } from "../test/dish_sim.ts";
+import { startDishSim } from "../sim/dish_sim.ts";
 import {
   DishCallError,
   frameMessage,

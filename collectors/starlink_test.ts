@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { startDishSim } from "../test/dish_sim.ts";
+import { startDishSim } from "../sim/dish_sim.ts";
 import {
   detectDrift,
   type DishEvent,

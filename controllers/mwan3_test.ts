@@ -10,11 +10,11 @@ import {
 } from "./mwan3.ts";
 import type { PolicyMember } from "./mwan3.ts";
 import { parseShownValue, parseUciShow } from "./uci_show.ts";
-import { createFakeRouter } from "../test/fakebin/fake_router.ts";
+import { createFakeRouter } from "../sim/fakebin/fake_router.ts";
 import { parseMwan3StatusText, parseMwan3UbusStatus } from "./mwan3_status.ts";
 
 const FIXTURES = new URL("../test/fixtures/", import.meta.url);
-const FAKEBIN = new URL("../test/fakebin/", import.meta.url);
+const FAKEBIN = new URL("../sim/fakebin/", import.meta.url);
 
 function fixture(name: string): string {
   return Deno.readTextFileSync(new URL(name, FIXTURES));

@@ -5,9 +5,9 @@
  * so the daemon runs its production code paths unchanged):
  * - ubus: the in-process broker (`ubus/broker.ts`) on a unix socket, with
  *   simulated netifd interfaces, iwinfo and a RutOS-style `gsm.modem0`
- *   (`test/ubus_sims.ts`);
- * - the dish: the gRPC simulator (`test/dish_sim.ts`) on 127.0.0.1;
- * - `uci`, `mwan3` and `ping`: the fake tools in `test/fakebin/`, which keep
+ *   (`sim/ubus_sims.ts`);
+ * - the dish: the gRPC simulator (`sim/dish_sim.ts`) on 127.0.0.1;
+ * - `uci`, `mwan3` and `ping`: the fake tools in `sim/fakebin/`, which keep
  *   real UCI files and print the real text formats.
  *
  * The story: everything healthy → the dish sees an obstruction building up
@@ -19,8 +19,7 @@
  */
 
 import { getLogger } from "@logtape/logtape";
-import { type DishState, startDishSim } from "../test/dish_sim.ts";
-import { DEVICES, simRouterConfig, startSimRouter } from "../test/sim_router.ts";
+import type { DishState } from "../sim/dish_sim.ts";
 import { startDaemon } from "./daemon.ts";
 import type { LogHandle } from "../telemetry/log.ts";
 
@@ -91,6 +90,9 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoSummary> {
   const t0 = performance.now() / 1000;
   const elapsed = () => performance.now() / 1000 - t0;
 
+  // The simulated world is loaded only here, so no other command's module graph holds it.
+  const { startDishSim } = await import("../sim/dish_sim.ts");
+  const { DEVICES, simRouterConfig, startSimRouter } = await import("../sim/router.ts");
   const router = await startSimRouter({ dir });
   const { setPing, socket, run } = router;
   // The dish: healthy, then an obstruction building up, an outage, then clear sky.

@@ -1,7 +1,7 @@
 /**
  * The starfail decision engine: a pure, clock-injected core that turns
  * per-member observations into member states, scores and a primary choice,
- * plus the trace format, replay, baselines and scenario generator used by
+ * plus the trace format and replay used by
  * `starfail replay` and the benchmark.
  *
  * @example

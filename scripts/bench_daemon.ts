@@ -29,7 +29,7 @@
 import { parseArgs } from "node:util";
 import { createEngine, engineConfig, observe, tick } from "../engine/mod.ts";
 import type { MemberSpec, Observation } from "../engine/types.ts";
-import { rng } from "../engine/scenarios.ts";
+import { rng } from "../sim/scenarios.ts";
 import { DEFAULT_CONFIG } from "../config/mod.ts";
 import { TelemetryStore } from "../telemetry/store.ts";
 import { VirtualClock } from "../daemon/clock.ts";

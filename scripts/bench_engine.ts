@@ -15,7 +15,7 @@
  */
 
 import { parseArgs } from "node:util";
-import { BASELINES, type PrimaryTimeline } from "../engine/baselines.ts";
+import { BASELINES, type PrimaryTimeline } from "../sim/baselines.ts";
 import { engineConfig } from "../engine/config.ts";
 import {
   addedSwitches,
@@ -23,7 +23,7 @@ import {
   countSwitches,
   quantile,
   type RunMetrics,
-} from "../engine/metrics.ts";
+} from "../sim/metrics.ts";
 import { replay } from "../engine/replay.ts";
 import {
   buildWorld,
@@ -31,7 +31,7 @@ import {
   SCENARIOS,
   withoutReconfigSpikes,
   worldToTrace,
-} from "../engine/scenarios.ts";
+} from "../sim/scenarios.ts";
 import type { Trace } from "../engine/trace.ts";
 import type { Observation } from "../engine/types.ts";
 

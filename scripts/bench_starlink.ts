@@ -143,7 +143,7 @@ function round(n: number): number {
 async function startSimProcess(): Promise<
   { target: string; webTarget: string; process: Deno.ChildProcess }
 > {
-  const simPath = new URL("../test/dish_sim.ts", import.meta.url).pathname;
+  const simPath = new URL("../sim/dish_sim.ts", import.meta.url).pathname;
   const proc = new Deno.Command(Deno.execPath(), {
     args: [
       "run",

@@ -16,10 +16,11 @@
 
 import assert from "node:assert/strict";
 import { buildTopology, canBuildNetns, type Topology } from "./netns.ts";
+import { requirePart, skipUnless } from "./require.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const MAIN_TS = `${ROOT}main.ts`;
-const DISH_SIM_TS = `${ROOT}test/dish_sim.ts`;
+const DISH_SIM_TS = `${ROOT}sim/dish_sim.ts`;
 const BROKER_TS = `${ROOT}ubus/broker.ts`;
 const DENO = Deno.execPath();
 
@@ -245,13 +246,15 @@ async function waitReady(child: Child, pattern: RegExp, timeoutMs = 30_000): Pro
 }
 
 const runnable = await canBuildNetns();
+const NEEDS = "root with iproute2, iptables and iputils ping (network namespaces)";
 
 Deno.test({
   name: "e2e netns: route-mode failover and failback with the real daemon",
-  ignore: !runnable,
+  ignore: skipUnless(runnable, NEEDS),
   sanitizeOps: false,
   sanitizeResources: false,
   async fn(t) {
+    requirePart(runnable, NEEDS);
     const prefix = `sf${Deno.pid % 1000}`;
     const dir = await Deno.makeTempDir({ prefix: "starfail_e2e" });
     const socket = `${dir}/ubus.sock`;

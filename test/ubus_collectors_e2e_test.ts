@@ -7,7 +7,7 @@ import { NetifdCollector } from "../collectors/netifd.ts";
 import { fetchIwinfo } from "../collectors/iwinfo.ts";
 import { cellularObservation, detectCellular } from "../collectors/cellular.ts";
 import { fetchMwan3Runtime, policyShares } from "../collectors/mwan3_status.ts";
-import { RouterSim } from "./ubus_sims.ts";
+import { RouterSim } from "../sim/ubus_sims.ts";
 
 async function setup() {
   const dir = await Deno.makeTempDir({ prefix: "starfail-sim-" });

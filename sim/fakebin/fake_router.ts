@@ -10,10 +10,6 @@
 export const FAKE_UCI = new URL("uci", import.meta.url).pathname;
 /** Path of the fake `mwan3` executable. */
 export const FAKE_MWAN3 = new URL("mwan3", import.meta.url).pathname;
-/** Upstream-OpenWrt layout: Starlink on `wan` (`wan_m1_w3`), cellular on `wwan` (`wwan_m2_w2`), policy `starlink_cell`. */
-export const MWAN3_STARLINK_CELLULAR =
-  new URL("../fixtures/mwan3_starlink_cellular.uci", import.meta.url)
-    .pathname;
 
 /** One interface in the fake mwan3 state. */
 export interface FakeInterfaceState {
@@ -57,7 +53,7 @@ interface StateFile {
  *
  * @example
  * ```ts
- * const router = await createFakeRouter({ mwan3Config: MWAN3_STARLINK_CELLULAR, online: ["wan", "wwan"] });
+ * const router = await createFakeRouter({ mwan3Config: "/tmp/mwan3.uci", online: ["wan", "wwan"] });
  * const ctl = new Mwan3Controller({ uciCommand: router.uciCommand, mwan3Command: router.mwan3Command, env: router.env });
  * ```
  */

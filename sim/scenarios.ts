@@ -12,9 +12,9 @@
  * @module
  */
 
-import { inReconfigWindow } from "./reconfig.ts";
-import type { Trace } from "./trace.ts";
-import type { MemberSpec, Observation } from "./types.ts";
+import { inReconfigWindow } from "../engine/reconfig.ts";
+import type { Trace } from "../engine/trace.ts";
+import type { MemberSpec, Observation } from "../engine/types.ts";
 
 /** Dish outage causes, index 0 = none. */
 export const OUTAGE_CAUSES = [

@@ -3,7 +3,7 @@ import { runCommand } from "../../collectors/exec.ts";
 import { parseMwan3StatusText } from "../../controllers/mwan3_status.ts";
 
 const FAKEBIN = new URL("./", import.meta.url).pathname;
-const FIXTURES = new URL("../fixtures/", import.meta.url).pathname;
+const FIXTURES = new URL("../../test/fixtures/", import.meta.url).pathname;
 
 function withoutComments(text: string): string {
   return text.split("\n").filter((l) => !l.startsWith("#")).join("\n");
@@ -34,16 +34,16 @@ Deno.test("uci show prints the composed OpenWrt and RutOS samples byte for byte"
   for (
     const [config, sample] of [
       [
-        "mwan3_starlink_cellular.uci",
+        `${FIXTURES}mwan3_starlink_cellular.uci`,
         "router_tools/uci_show_mwan3_starlink_plus_cellular_OPENWRT_UPSTREAM_layout__COMPOSED_example.txt",
       ],
       [
-        "mwan3_rutos_wan_mob1s1a1_mob1s2a1.uci",
+        `${FIXTURES}mwan3_rutos_wan_mob1s1a1_mob1s2a1.uci`,
         "router_tools/rutos_uci_show_mwan3_wan_plus_mob1s1a1_mob1s2a1__COMPOSED_from_RutOS_7.20_generators.txt",
       ],
     ]
   ) {
-    const sb = await sandbox({ mwan3: await Deno.readTextFile(`${FIXTURES}${config}`) });
+    const sb = await sandbox({ mwan3: await Deno.readTextFile(config) });
     try {
       const r = await sb.uci("show", "mwan3");
       assert.equal(r.code, 0, r.stderr);

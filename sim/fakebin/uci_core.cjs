@@ -1,4 +1,4 @@
-// Shared core of the fake `uci` and `mwan3` (test doubles; see test/fakebin/README.md).
+// Shared core of the fake `uci` and `mwan3` (test doubles; see sim/fakebin/README.md).
 // Plain CommonJS so it runs with `node` alone on a fresh machine.
 //
 // Follows /etc/config syntax and the uci CLI as implemented by openwrt/uci:

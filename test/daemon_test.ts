@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
 import { setOption } from "../config/mod.ts";
-import { startDishSim } from "../test/dish_sim.ts";
-import { MEMBERS, simRouterConfig, startSimRouter } from "../test/sim_router.ts";
+import { startDishSim } from "../sim/dish_sim.ts";
+import { MEMBERS, simRouterConfig, startSimRouter } from "../sim/router.ts";
 import { UbusClient } from "../ubus/client.ts";
 import { Status, UbusError } from "../ubus/protocol.ts";
-import { startDaemon } from "./daemon.ts";
-import { pollUntil } from "../test/wait.ts";
+import { startDaemon } from "../daemon/daemon.ts";
+import { pollUntil } from "./wait.ts";
 import { inReconfigWindow, readTraceFile, replay } from "../engine/mod.ts";
 
 async function until(

@@ -1,10 +1,15 @@
 import assert from "node:assert/strict";
 import { startBroker } from "../ubus/broker.ts";
-import { RouterSim } from "../test/ubus_sims.ts";
+import { RouterSim } from "../sim/ubus_sims.ts";
 import type { ExecResult } from "../collectors/exec.ts";
-import { startDishSim } from "../test/dish_sim.ts";
-import { pollUntil } from "../test/wait.ts";
-import { type DaemonHandle, dishOutageReasons, dropPathMetrics, startDaemon } from "./daemon.ts";
+import { startDishSim } from "../sim/dish_sim.ts";
+import { pollUntil } from "./wait.ts";
+import {
+  type DaemonHandle,
+  dishOutageReasons,
+  dropPathMetrics,
+  startDaemon,
+} from "../daemon/daemon.ts";
 
 /** A config with mwan3 and the dish off and member 'wan' as LAN, then `extra` lines. */
 function lanConfig(extra: string[] = []): string {

@@ -2,16 +2,16 @@ import assert from "node:assert/strict";
 import { startBroker } from "../ubus/broker.ts";
 import { UbusObjectServer } from "../ubus/object_server.ts";
 import { STARFAIL_OBJECT, starfailMethods } from "../ubus/starfail_object.ts";
-import { FakeStarfailBackend } from "../test/starfail_fake_backend.ts";
-import { UsageError } from "./args.ts";
-import * as status from "./status.ts";
-import * as members from "./members.ts";
-import * as metrics from "./metrics.ts";
-import * as history from "./history.ts";
-import * as events from "./events.ts";
-import * as failover from "./failover.ts";
-import * as restore from "./restore.ts";
-import * as recheck from "./recheck.ts";
+import { FakeStarfailBackend } from "./starfail_fake_backend.ts";
+import { UsageError } from "../cli/args.ts";
+import * as status from "../cli/status.ts";
+import * as members from "../cli/members.ts";
+import * as metrics from "../cli/metrics.ts";
+import * as history from "../cli/history.ts";
+import * as events from "../cli/events.ts";
+import * as failover from "../cli/failover.ts";
+import * as restore from "../cli/restore.ts";
+import * as recheck from "../cli/recheck.ts";
 
 async function capture(
   fn: () => Promise<number>,

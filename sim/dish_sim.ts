@@ -6,7 +6,7 @@
  * and the benchmark exercise the production client byte for byte.
  *
  * Standalone:
- * `deno run -A test/dish_sim.ts --listen 192.168.100.1:9200 --scenario obstructed`
+ * `deno run -A sim/dish_sim.ts --listen 192.168.100.1:9200 --scenario obstructed`
  * prints one JSON line `{"grpc":"HOST:PORT","grpcWeb":"HOST:PORT"}` when ready
  * and serves until SIGINT/SIGTERM. With `--scenario-file PATH` it re-reads
  * PATH every second and switches to the scenario named there (end-to-end
@@ -781,7 +781,7 @@ async function main(args: string[]): Promise<number> {
   if (values.supervise) return await supervise(args.filter((a) => a !== "--supervise"));
   if (values.help) {
     console.log(
-      "Usage: deno run -A test/dish_sim.ts [--listen HOST:PORT] [--web-port N] [--socket PATH]\n" +
+      "Usage: deno run -A sim/dish_sim.ts [--listen HOST:PORT] [--web-port N] [--socket PATH]\n" +
         "         [--scenario NAME] [--refuse-grpc] [--advance-per-status S] [--start-at S]\n" +
         "         [--scenario-file PATH]   switch to the scenario named in PATH (read every second)\n" +
         "         [--supervise]   restart the simulator if it dies (use with a fixed port)\n" +

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
-import { dispatchCall, signatureOf } from "./object_server.ts";
-import { starfailMethods } from "./starfail_object.ts";
-import { Status } from "./protocol.ts";
-import { FakeStarfailBackend } from "../test/starfail_fake_backend.ts";
+import { dispatchCall, signatureOf } from "../ubus/object_server.ts";
+import { starfailMethods } from "../ubus/starfail_object.ts";
+import { Status } from "../ubus/protocol.ts";
+import { FakeStarfailBackend } from "./starfail_fake_backend.ts";
 
 Deno.test("starfail signature lists every method with blobmsg argument types", () => {
   assert.deepEqual(signatureOf(starfailMethods(new FakeStarfailBackend())), {

@@ -1,8 +1,8 @@
 /**
  * A simulated OpenWrt router for the demo and the daemon tests: the in-process
  * ubus broker with simulated netifd interfaces, iwinfo and a RutOS-style
- * `gsm.modem0` (`test/ubus_sims.ts`), and the fake `uci`, `mwan3` and `ping`
- * (`test/fakebin/`) keeping real files in a temp dir. The daemon talks to it
+ * `gsm.modem0` (`sim/ubus_sims.ts`), and the fake `uci`, `mwan3` and `ping`
+ * (`sim/fakebin/`) keeping real files in a temp dir. The daemon talks to it
  * exactly as to a router: over the ubus socket, and by running the tools by
  * name through the {@linkcode SimRouter.run} runner.
  *

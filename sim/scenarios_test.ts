@@ -12,9 +12,9 @@ import {
   WORLD_EPOCH_UNIX_S,
   worldToTrace,
 } from "./scenarios.ts";
-import { inReconfigWindow } from "./reconfig.ts";
-import type { Observation } from "./types.ts";
-import { formatTrace, parseTrace } from "./trace.ts";
+import { inReconfigWindow } from "../engine/reconfig.ts";
+import type { Observation } from "../engine/types.ts";
+import { formatTrace, parseTrace } from "../engine/trace.ts";
 
 Deno.test("the same seed builds the same world and trace; another seed differs", () => {
   const spec = SCENARIOS.find((s) => s.name === "obstructions")!;
