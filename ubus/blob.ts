@@ -299,7 +299,14 @@ export class BlobWriter {
 // blobmsg
 
 /** The scalar blobmsg types a value can be forced to. */
-export type BlobmsgScalarKind = "int8" | "int16" | "int32" | "int64" | "double" | "bool";
+export type BlobmsgScalarKind =
+  | "int8"
+  | "int16"
+  | "int32"
+  | "u32"
+  | "int64"
+  | "double"
+  | "bool";
 
 /**
  * A value with an explicit blobmsg type, for when the JSON mapping (integers →
@@ -320,6 +327,32 @@ export class BlobmsgTyped {
     this.kind = kind;
     this.value = value;
   }
+}
+
+/**
+ * A ubus object id as the C side writes it into blobmsg (`blobmsg_add_u32`):
+ * type INT32 holding the u32. Ids are random u32s, so about half are ≥ 2^31;
+ * written as a plain number they would become INT64, which ubusd's policies
+ * (event `register`'s `object`, …) refuse. Read one back with {@linkcode asU32}.
+ *
+ * @example
+ * ```ts
+ * encodeBlobmsgTable({ object: blobmsgU32(0x9abcdef0), pattern: "network.interface" });
+ * ```
+ */
+export function blobmsgU32(id: number): BlobmsgTyped {
+  return new BlobmsgTyped("u32", id);
+}
+
+/**
+ * Reads an object id from a decoded blobmsg INT32 (which decodes signed, as
+ * libubox's JSON formatter prints it): the u32 again, or `null` when the value
+ * is not a 32-bit integer.
+ */
+export function asU32(value: unknown): number | null {
+  if (typeof value !== "number" || !Number.isInteger(value)) return null;
+  if (value < -0x80000000 || value > 0xffffffff) return null;
+  return value >>> 0;
 }
 
 /** Values the encoder accepts: JSON plus typed scalars and bigints. */
@@ -370,6 +403,16 @@ function writeScalar(
     case "int32": {
       const at = w.openField(BlobmsgType.INT32, name);
       w.i32(Number(value));
+      return w.close(at);
+    }
+    case "u32": {
+      // libubox's blobmsg_add_u32: type INT32, the 32 bits unsigned (object ids ≥ 2^31 included).
+      const n = Number(value);
+      if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) {
+        throw new BlobError(`blobmsg u32 '${name}' out of range: ${n}`);
+      }
+      const at = w.openField(BlobmsgType.INT32, name);
+      w.u32(n);
       return w.close(at);
     }
     case "int64": {

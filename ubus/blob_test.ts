@@ -1,9 +1,11 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import {
+  asU32,
   BlobError,
   type BlobmsgNode,
   BlobmsgTyped,
+  blobmsgU32,
   decodeBlobAttrs,
   decodeBlobmsgFields,
   decodeBlobmsgTable,
@@ -155,4 +157,23 @@ Deno.test("malformed blobmsg is rejected with a sentence", () => {
     () => decodeBlobmsgTable(fromHex("8f 00 00 08 00 01 6e 00")),
     /unknown blobmsg type/,
   );
+});
+
+Deno.test("object ids ≥ 2^31 go out as blobmsg INT32 holding the u32, as blobmsg_add_u32 writes them", () => {
+  // "object": 0x9abcdef0, the way libubus's ubus_register_event_handler sends it.
+  assert.equal(
+    hex(encodeBlobmsgField("object", blobmsgU32(0x9abcdef0))),
+    "85 00 00 14 00 06 6f 62 6a 65 63 74 00 00 00 00 9a bc de f0",
+  );
+  for (const id of [1024, 0x7fffffff, 0x80000000, 0xfffffffe, 0xffffffff]) {
+    const [field] = decodeBlobmsgFields(encodeBlobmsgField("id", blobmsgU32(id)));
+    assert.equal(field.node.type, "int32", `id ${id}`);
+    assert.equal(asU32(decodeBlobmsgTable(encodeBlobmsgField("id", blobmsgU32(id))).id), id);
+  }
+  // A plain number that large would be INT64, which ubusd's INT32 policies refuse.
+  assert.equal(decodeBlobmsgFields(encodeBlobmsgField("id", 0x9abcdef0))[0].node.type, "int64");
+  assert.throws(() => encodeBlobmsgField("id", blobmsgU32(2 ** 32)), BlobError);
+  assert.throws(() => encodeBlobmsgField("id", blobmsgU32(-1)), BlobError);
+  assert.equal(asU32("7"), null);
+  assert.equal(asU32(1.5), null);
 });

@@ -12,7 +12,7 @@
 
 import { getLogger } from "@logtape/logtape";
 import { parseArgs } from "node:util";
-import type { JsonObject } from "./blob.ts";
+import { type BlobmsgInput, blobmsgU32, type JsonObject } from "./blob.ts";
 import {
   encodeMessage,
   FrameReader,
@@ -152,7 +152,11 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
   }
 
   /** Delivers an event like ubusd: not back to the sender, once per object, seq per delivery. */
-  function emitEvent(id: string, data: JsonObject, sender?: BrokerClient): void {
+  function emitEvent(
+    id: string,
+    data: { [key: string]: BlobmsgInput },
+    sender?: BrokerClient,
+  ): void {
     objEventSeq++;
     for (const reg of events) {
       if (!patternMatches(reg.pattern, id)) continue;
@@ -208,7 +212,9 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
       });
     }
     obj.subscribers.clear();
-    if (obj.path !== undefined) emitEvent("ubus.object.remove", { id: obj.id, path: obj.path });
+    if (obj.path !== undefined) {
+      emitEvent("ubus.object.remove", { id: blobmsgU32(obj.id), path: obj.path });
+    }
     if (obj.type && --obj.type.refcount <= 0) types.delete(obj.type.id);
   }
 
@@ -287,7 +293,7 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
       attrs: { objid: obj.id, objtype: msg.attrs.signature !== undefined ? type?.id : undefined },
     });
     status(cl, msg, Status.OK);
-    if (path !== undefined) emitEvent("ubus.object.add", { id: obj.id, path });
+    if (path !== undefined) emitEvent("ubus.object.add", { id: blobmsgU32(obj.id), path });
   }
 
   function handleRemoveObject(cl: BrokerClient, msg: UbusMessage): void {
@@ -322,7 +328,12 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
     if (msg.attrs.method === "register") {
       const objid = data.object;
       const pattern = data.pattern;
-      if (typeof objid !== "number" || typeof pattern !== "string" || pattern === "") {
+      // ubusd's policy wants `object` as INT32 (blobmsg_add_u32) and treats any other type
+      // as missing. INT32 decodes signed, so a value above INT32_MAX came as INT64.
+      if (
+        typeof objid !== "number" || !Number.isInteger(objid) || objid < -0x80000000 ||
+        objid > 0x7fffffff || typeof pattern !== "string" || pattern === ""
+      ) {
         return status(cl, msg, Status.INVALID_ARGUMENT);
       }
       if (objid >>> 0 < 1024) return status(cl, msg, Status.PERMISSION_DENIED);

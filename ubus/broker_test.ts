@@ -4,7 +4,7 @@ import { startBroker } from "./broker.ts";
 import { UbusClient } from "./client.ts";
 import { signatureOf, ubusMethod, UbusObjectServer } from "./object_server.ts";
 import { MsgType, Status, UbusError } from "./protocol.ts";
-import type { JsonObject } from "./blob.ts";
+import { asU32, type JsonObject } from "./blob.ts";
 
 async function withBroker(fn: (path: string) => Promise<void>): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "starfail-ubus-" });
@@ -177,6 +177,38 @@ Deno.test("broker: events reach pattern listeners, not the sender; ubus.* is ref
     } finally {
       await sender.close();
       await listener.close();
+    }
+  });
+});
+
+Deno.test("broker: listeners whose ids are ≥ 2^31 register (ids travel as u32), and ubus.object.add carries the id", async () => {
+  await withBroker(async (path) => {
+    const c = await UbusClient.connect({ socket: path });
+    const other = await UbusClient.connect({ socket: path });
+    try {
+      const heard = new Set<number>();
+      const ids: number[] = [];
+      // Ids are random u32s: among 40, one ≥ 2^31 is all but certain (1 - 2^-40).
+      for (let i = 0; i < 40; i++) {
+        const { objid } = await c.listen("test.*", () => heard.add(i));
+        ids.push(objid);
+      }
+      assert.ok(ids.some((id) => id >= 2 ** 31), JSON.stringify(ids));
+      const added = nextValue<JsonObject>();
+      await c.listen("ubus.object.add", (_id, data) => added.push(data));
+      await other.sendEvent("test.ping", {});
+      for (let i = 0; i < 200 && heard.size < 40; i++) await new Promise((r) => setTimeout(r, 5));
+      assert.equal(heard.size, 40);
+      for (let n = 0; n < 20; n++) {
+        const path = `big.${n}`;
+        const { id } = await other.addObject(path, {}, () => ({ status: 0 }));
+        const data = await added.promise;
+        assert.equal(data.path, path);
+        assert.equal(asU32(data.id), id);
+      }
+    } finally {
+      await c.close();
+      await other.close();
     }
   });
 });

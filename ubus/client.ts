@@ -7,7 +7,7 @@
  */
 
 import { getLogger } from "@logtape/logtape";
-import type { BlobmsgInput, JsonObject } from "./blob.ts";
+import { type BlobmsgInput, blobmsgU32, type JsonObject } from "./blob.ts";
 import {
   encodeMessage,
   FrameReader,
@@ -378,9 +378,18 @@ export class UbusClient {
     const reply = await this.#request({
       type: MsgType.INVOKE,
       peer: SystemObject.EVENT,
-      attrs: { objid: SystemObject.EVENT, method: "register", data: { object: id, pattern } },
-    }, opts);
+      attrs: {
+        objid: SystemObject.EVENT,
+        method: "register",
+        data: { object: blobmsgU32(id), pattern },
+      },
+    }, opts).catch(async (err) => {
+      await this.#dropAnonymous(id, opts);
+      throw err;
+    });
     if (reply.status !== Status.OK) {
+      // Not left behind: a retry adds a fresh object.
+      await this.#dropAnonymous(id, opts);
       throw new UbusError(reply.status, `register event pattern '${pattern}'`);
     }
     return { objid: id, stop: () => this.removeObject(id, opts) };
@@ -412,9 +421,21 @@ export class UbusClient {
     const reply = await this.#request(
       { type: MsgType.SUBSCRIBE, peer: 0, attrs: { objid: id, target } },
       opts,
-    );
-    if (reply.status !== Status.OK) throw new UbusError(reply.status, `subscribe to '${path}'`);
+    ).catch(async (err) => {
+      await this.#dropAnonymous(id, opts);
+      throw err;
+    });
+    if (reply.status !== Status.OK) {
+      await this.#dropAnonymous(id, opts);
+      throw new UbusError(reply.status, `subscribe to '${path}'`);
+    }
     return { objid: id, stop: () => this.removeObject(id, opts) };
+  }
+
+  /** Removes an anonymous helper object whose registration failed (best effort). */
+  async #dropAnonymous(id: number, opts: RequestOptions): Promise<void> {
+    if (this.#isClosed) return;
+    await this.removeObject(id, opts).catch(() => undefined);
   }
 
   /** Sends a notification from hosted object `objid` to its subscribers (no reply requested). */
