@@ -274,6 +274,67 @@ Deno.test("object server re-registers after the broker restarts", async () => {
   }
 });
 
+Deno.test("object server: a refused registration is retried on the same connection; the others stay", async () => {
+  await withBroker(async (path) => {
+    // Another client holds the path, so ubusd (here the broker) refuses the object at first.
+    const squatter = await UbusClient.connect({ socket: path });
+    await squatter.addObject("test.obj", {}, () => ({ status: 0 }));
+    const server = new UbusObjectServer({ socket: path, reconnectMinMs: 20, reconnectMaxMs: 100 });
+    const events = nextValue<string>();
+    await server.addObject("other.obj", table());
+    await server.addObject("test.obj", table());
+    await server.listen("demo.*", (id) => events.push(id));
+    const client = await UbusClient.connect({ socket: path });
+    try {
+      assert.equal(await server.start(), true);
+      const first = server.client;
+      assert.deepEqual(server.registrations().objects, { registered: 1, wanted: 2 });
+      assert.deepEqual(server.registrations().listeners, { registered: 1, wanted: 1 });
+      // The connection and what did register stayed.
+      assert.deepEqual(await client.call("other.obj", "count"), { count: 1 });
+      await client.sendEvent("demo.x", {});
+      assert.equal(await events.promise, "demo.x");
+      await squatter.close();
+      for (let i = 0; i < 300 && server.registrations().objects.registered < 2; i++) {
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      assert.deepEqual(server.registrations().objects, { registered: 2, wanted: 2 });
+      assert.equal(server.client, first, "same connection throughout");
+      assert.equal(server.registrations().connects, 1);
+      assert.deepEqual(await client.call("test.obj", "count"), { count: 1 });
+    } finally {
+      await client.close();
+      await squatter.close();
+      await server.stop();
+    }
+  });
+});
+
+Deno.test("object server: a subscription follows its target through the target's re-registration", async () => {
+  await withBroker(async (path) => {
+    const server = new UbusObjectServer({ socket: path, reconnectMinMs: 20, reconnectMaxMs: 100 });
+    const notes = nextValue<string>();
+    // Subscribed before the target exists: retried until it does.
+    await server.subscribe("network.interface", (type) => notes.push(type));
+    try {
+      assert.equal(await server.start(), true);
+      assert.deepEqual(server.registrations().subscriptions, { registered: 0, wanted: 1 });
+      for (let round = 0; round < 2; round++) {
+        const pub = await UbusClient.connect({ socket: path });
+        const active = nextValue<boolean>();
+        pub.onNotifyActive = (_id, a) => active.push(a);
+        const { id } = await pub.addObject("network.interface", {}, () => ({ status: 0 }));
+        assert.equal(await active.promise, true, `subscribed again in round ${round}`);
+        await pub.notify(id, `round${round}`, {});
+        assert.equal(await notes.promise, `round${round}`);
+        await pub.close();
+      }
+    } finally {
+      await server.stop();
+    }
+  });
+});
+
 Deno.test("broker survives malformed and oversized frames from a client", async () => {
   await withBroker(async (path) => {
     const raw = await Deno.connect({ transport: "unix", path });

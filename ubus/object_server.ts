@@ -172,25 +172,62 @@ export interface ObjectServerOptions {
   socket?: string;
   /** Deadline for connecting and for each request (default 5000 ms). */
   timeoutMs?: number;
-  /** First reconnect delay (default 200 ms), doubled up to `reconnectMaxMs`. */
+  /**
+   * First reconnect delay (default 100 ms), doubled up to `reconnectMaxMs`.
+   * The same back-off retries a refused registration on a live connection.
+   */
   reconnectMinMs?: number;
-  /** Longest reconnect delay (default 5000 ms). */
+  /**
+   * Longest reconnect delay (default 500 ms): after a ubusd restart the
+   * objects are back within this much of the new ubusd accepting connections.
+   * A connect attempt to a missing socket costs next to nothing.
+   */
   reconnectMaxMs?: number;
 }
 
-interface ObjectReg {
-  path: string;
-  table: UbusMethodTable;
+/** What one registration does on a connection, and how it is undone. */
+interface Reg {
+  kind: "object" | "listener" | "subscription";
+  /** Object path, event pattern or subscription target. */
+  name: string;
+  /** Registers on `client`; returns the hosted object id. */
+  register: (client: UbusClient) => Promise<number>;
+  /** The connection it is registered on, or null. */
+  on: UbusClient | null;
+  /** Hosted object id on `on`. */
   id?: number;
+  /** A registration attempt is in flight. */
+  busy: boolean;
+  /** Retry timer after a refused registration. */
+  timer?: ReturnType<typeof setTimeout>;
+  /** Next retry delay. */
+  delay: number;
+  /** Failed attempts in a row (the first is a warning, the rest debug lines). */
+  failures: number;
+  /** Set once the registration was withdrawn. */
+  removed: boolean;
 }
 
-interface ListenReg {
-  pattern: string;
-  onEvent: (id: string, data: JsonObject) => void;
+/** Counts of what is registered on the current connection. */
+export interface RegistrationState {
+  /** Whether the connection is up. */
+  connected: boolean;
+  /** Registered / wanted objects. */
+  objects: { registered: number; wanted: number };
+  /** Registered / wanted event listeners. */
+  listeners: { registered: number; wanted: number };
+  /** Registered / wanted subscriptions. */
+  subscriptions: { registered: number; wanted: number };
+  /** Connections made so far (1 on a first start, +1 after each ubusd restart). */
+  connects: number;
 }
 
 /**
- * Hosts method tables on ubus and keeps them registered.
+ * Hosts method tables on ubus and keeps them — and its event listeners and
+ * subscriptions — registered: a registration ubusd refuses is retried with
+ * back-off on the same connection (the connection and the other
+ * registrations stay), and after the connection drops (ubusd restarted)
+ * everything is registered again on the next one, exactly once.
  *
  * @example
  * ```ts
@@ -203,8 +240,7 @@ interface ListenReg {
  */
 export class UbusObjectServer {
   #opts: Required<Omit<ObjectServerOptions, "socket">> & { socket?: string };
-  #objects: ObjectReg[] = [];
-  #listeners: ListenReg[] = [];
+  #regs: Reg[] = [];
   #client: UbusClient | null = null;
   #stopped = false;
   #started = false;
@@ -212,7 +248,8 @@ export class UbusObjectServer {
   #timer: ReturnType<typeof setTimeout> | undefined;
   #connecting: Promise<boolean> | null = null;
   #connectedWaiters: (() => void)[] = [];
-  /** Called after every successful (re)registration. */
+  #connects = 0;
+  /** Called after every (re)connection, once its registrations were tried. */
   onRegistered?: (client: UbusClient) => void;
 
   /** Creates a server; nothing connects until {@linkcode start}. */
@@ -220,8 +257,8 @@ export class UbusObjectServer {
     this.#opts = {
       socket: opts.socket,
       timeoutMs: opts.timeoutMs ?? 5000,
-      reconnectMinMs: opts.reconnectMinMs ?? 200,
-      reconnectMaxMs: opts.reconnectMaxMs ?? 5000,
+      reconnectMinMs: opts.reconnectMinMs ?? 100,
+      reconnectMaxMs: opts.reconnectMaxMs ?? 500,
     };
     this.#delay = this.#opts.reconnectMinMs;
   }
@@ -231,7 +268,7 @@ export class UbusObjectServer {
     return resolveSocketPath(this.#opts.socket);
   }
 
-  /** Whether a connection with all registrations is up. */
+  /** Whether the connection to ubusd is up. */
   get connected(): boolean {
     return this.#client !== null && !this.#client.isClosed;
   }
@@ -241,35 +278,90 @@ export class UbusObjectServer {
     return this.connected ? this.#client : null;
   }
 
-  /** Adds an object; registers it now when connected, and after every reconnect. */
-  async addObject(path: string, table: UbusMethodTable): Promise<void> {
-    const reg: ObjectReg = { path, table };
-    this.#objects.push(reg);
-    const client = this.client;
-    if (client) await this.#registerObject(client, reg);
+  /** What is registered now (for status output and tests). */
+  registrations(): RegistrationState {
+    const count = (kind: Reg["kind"]) => {
+      const regs = this.#regs.filter((r) => r.kind === kind);
+      const live = this.client;
+      return {
+        registered: regs.filter((r) => live !== null && r.on === live).length,
+        wanted: regs.length,
+      };
+    };
+    return {
+      connected: this.connected,
+      objects: count("object"),
+      listeners: count("listener"),
+      subscriptions: count("subscription"),
+      connects: this.#connects,
+    };
+  }
+
+  /**
+   * Adds an object; registers it now when connected (a refusal is retried in
+   * the background), and after every reconnect. Resolves whether it is
+   * registered now.
+   */
+  addObject(path: string, table: UbusMethodTable): Promise<boolean> {
+    return this.#add("object", path, async (client) => {
+      const { id } = await client.addObject(
+        path,
+        signatureOf(table),
+        (req: IncomingInvoke) =>
+          dispatchCall(table, req.method, req.data, { user: req.user, group: req.group }),
+      );
+      return id;
+    });
   }
 
   /** Removes an object previously added. */
   async removeObject(path: string): Promise<void> {
-    const idx = this.#objects.findIndex((o) => o.path === path);
-    if (idx < 0) return;
-    const [reg] = this.#objects.splice(idx, 1);
-    const client = this.client;
-    if (client && reg.id !== undefined) await client.removeObject(reg.id);
-  }
-
-  /** Listens for events matching `pattern`, now and after every reconnect. */
-  async listen(pattern: string, onEvent: (id: string, data: JsonObject) => void): Promise<void> {
-    const reg: ListenReg = { pattern, onEvent };
-    this.#listeners.push(reg);
-    const client = this.client;
-    if (client) await client.listen(reg.pattern, reg.onEvent);
+    const reg = this.#regs.find((r) => r.kind === "object" && r.name === path);
+    if (reg) await this.#withdraw(reg);
   }
 
   /**
-   * Connects and registers everything. Resolves `true` once registered, or
-   * `false` when the first attempt failed (retries continue in the
-   * background until {@linkcode stop}).
+   * Listens for events matching `pattern`, now and after every reconnect; a
+   * refused registration is retried with back-off. Resolves whether it is
+   * registered now.
+   */
+  listen(pattern: string, onEvent: (id: string, data: JsonObject) => void): Promise<boolean> {
+    return this.#add("listener", pattern, async (client) => {
+      const { objid } = await client.listen(pattern, onEvent, { timeoutMs: this.#opts.timeoutMs });
+      return objid;
+    });
+  }
+
+  /**
+   * Subscribes to notifications of the object at `path`, now and whenever it
+   * is (re)registered: a target that is missing, or went away with its owner,
+   * is subscribed again with back-off once it is back. Resolves whether it is
+   * subscribed now.
+   */
+  subscribe(path: string, onNotify: (type: string, data: JsonObject) => void): Promise<boolean> {
+    let reg: Reg | undefined = undefined;
+    const p = this.#add("subscription", path, async (client) => {
+      const { objid } = await client.subscribe(path, onNotify, {
+        timeoutMs: this.#opts.timeoutMs,
+        onUnsubscribe: () => {
+          // The target left (its owner restarted or removed it): subscribe again when it is back.
+          if (reg === undefined || reg.removed || reg.on !== client) return;
+          log.debug("Subscription target went away; resubscribing", { target: path });
+          reg.on = null;
+          void client.removeObject(objid).catch(() => undefined);
+          this.#retryLater(reg, client);
+        },
+      });
+      return objid;
+    });
+    reg = this.#regs[this.#regs.length - 1];
+    return p;
+  }
+
+  /**
+   * Connects and registers everything. Resolves `true` once connected (with
+   * every registration tried), or `false` when the first attempt failed
+   * (retries continue in the background until {@linkcode stop}).
    */
   async start(): Promise<boolean> {
     this.#stopped = false;
@@ -277,7 +369,7 @@ export class UbusObjectServer {
     return await this.#connectOnce();
   }
 
-  /** Resolves when connected and registered, or rejects after `timeoutMs`. */
+  /** Resolves when connected, or rejects after `timeoutMs`. */
   waitConnected(timeoutMs: number): Promise<void> {
     if (this.connected) return Promise.resolve();
     return new Promise((resolve, reject) => {
@@ -308,7 +400,7 @@ export class UbusObjectServer {
     });
   }
 
-  /** Sends an event through the current connection. */
+  /** Sends an event through the current connection (ubusd answers once it has passed it on). */
   async sendEvent(id: string, data: { [key: string]: BlobmsgInput } = {}): Promise<void> {
     const client = this.client;
     if (!client) throw new UbusError(Status.CONNECTION_FAILED, "not connected to ubus");
@@ -318,8 +410,8 @@ export class UbusObjectServer {
   /** Notifies subscribers of hosted object `path`. */
   async notify(path: string, type: string, data: { [key: string]: BlobmsgInput }): Promise<void> {
     const client = this.client;
-    const reg = this.#objects.find((o) => o.path === path);
-    if (!client || reg?.id === undefined) return;
+    const reg = this.#regs.find((r) => r.kind === "object" && r.name === path);
+    if (!client || reg?.on !== client || reg.id === undefined) return;
     await client.notify(reg.id, type, data);
   }
 
@@ -327,10 +419,88 @@ export class UbusObjectServer {
   async stop(): Promise<void> {
     this.#stopped = true;
     clearTimeout(this.#timer);
+    for (const reg of this.#regs) clearTimeout(reg.timer);
     if (this.#connecting) await this.#connecting;
     const client = this.#client;
     this.#client = null;
     if (client) await client.close();
+  }
+
+  async #add(kind: Reg["kind"], name: string, register: Reg["register"]): Promise<boolean> {
+    const reg: Reg = {
+      kind,
+      name,
+      register,
+      on: null,
+      busy: false,
+      delay: this.#opts.reconnectMinMs,
+      failures: 0,
+      removed: false,
+    };
+    this.#regs.push(reg);
+    const client = this.client;
+    if (client) await this.#register(client, reg);
+    return client !== null && reg.on === client;
+  }
+
+  async #withdraw(reg: Reg): Promise<void> {
+    reg.removed = true;
+    clearTimeout(reg.timer);
+    const i = this.#regs.indexOf(reg);
+    if (i >= 0) this.#regs.splice(i, 1);
+    const client = reg.on;
+    reg.on = null;
+    if (client && !client.isClosed && reg.id !== undefined) await client.removeObject(reg.id);
+  }
+
+  /** Tries one registration on `client`; a refusal schedules a retry, the connection stays. */
+  async #register(client: UbusClient, reg: Reg): Promise<void> {
+    if (reg.removed || reg.busy || reg.on === client || client.isClosed) return;
+    reg.busy = true;
+    clearTimeout(reg.timer);
+    try {
+      const id = await reg.register(client);
+      if (reg.removed || client.isClosed || client !== this.#client) {
+        // Withdrawn or disconnected meanwhile: do not leave it behind.
+        if (!client.isClosed) await client.removeObject(id).catch(() => undefined);
+        return;
+      }
+      reg.id = id;
+      reg.on = client;
+      if (reg.failures > 0) {
+        log.info("ubus registration succeeded after retrying", {
+          kind: reg.kind,
+          name: reg.name,
+          attempts: reg.failures + 1,
+        });
+      }
+      reg.failures = 0;
+      reg.delay = this.#opts.reconnectMinMs;
+    } catch (err) {
+      if (client.isClosed || reg.removed) return; // The reconnect registers it again.
+      reg.failures++;
+      const fields = {
+        kind: reg.kind,
+        name: reg.name,
+        error: err instanceof Error ? err.message : String(err),
+        retryMs: reg.delay,
+      };
+      if (reg.failures === 1) log.warn("ubus refused a registration; retrying", fields);
+      else log.debug("ubus registration still refused; retrying", fields);
+      this.#retryLater(reg, client);
+    } finally {
+      reg.busy = false;
+    }
+  }
+
+  #retryLater(reg: Reg, client: UbusClient): void {
+    if (this.#stopped || reg.removed) return;
+    clearTimeout(reg.timer);
+    const delay = reg.delay;
+    reg.delay = Math.min(reg.delay * 2, Math.max(this.#opts.reconnectMaxMs, 1000));
+    reg.timer = setTimeout(() => {
+      if (client === this.#client && !client.isClosed) void this.#register(client, reg);
+    }, delay);
   }
 
   #connectOnce(): Promise<boolean> {
@@ -340,16 +510,13 @@ export class UbusObjectServer {
   }
 
   async #doConnect(): Promise<boolean> {
-    let client: UbusClient | null = null;
+    let client: UbusClient;
     try {
       client = await UbusClient.connect({
         socket: this.#opts.socket,
         timeoutMs: this.#opts.timeoutMs,
       });
-      for (const reg of this.#objects) await this.#registerObject(client, reg);
-      for (const reg of this.#listeners) await client.listen(reg.pattern, reg.onEvent);
     } catch (err) {
-      if (client) await client.close();
       log.debug("ubus connect failed; will retry", { error: String(err), delayMs: this.#delay });
       this.#scheduleReconnect();
       return false;
@@ -359,20 +526,36 @@ export class UbusObjectServer {
       return false;
     }
     this.#client = client;
+    this.#connects++;
     this.#delay = this.#opts.reconnectMinMs;
-    log.info("Registered on ubus", {
-      socket: client.socketPath,
-      objects: this.#objects.map((o) => o.path),
-    });
-    this.onRegistered?.(client);
-    for (const w of this.#connectedWaiters.splice(0)) w();
     client.closed.then(() => {
+      for (const reg of this.#regs) {
+        if (reg.on === client) reg.on = null;
+        clearTimeout(reg.timer);
+        reg.delay = this.#opts.reconnectMinMs;
+      }
       if (this.#client === client) this.#client = null;
       if (!this.#stopped) {
-        log.warn("Lost the ubus connection; reconnecting", { socket: client!.socketPath });
+        log.warn("Lost the ubus connection; reconnecting", { socket: client.socketPath });
         this.#scheduleReconnect();
       }
     });
+    // Objects first (callers see them soonest), then listeners and subscriptions.
+    for (const kind of ["object", "listener", "subscription"] as const) {
+      await Promise.all(
+        this.#regs.filter((r) => r.kind === kind).map((r) => this.#register(client, r)),
+      );
+    }
+    if (client.isClosed) return false;
+    const state = this.registrations();
+    log.info("Registered on ubus", {
+      socket: client.socketPath,
+      objects: this.#regs.filter((r) => r.kind === "object" && r.on === client).map((r) => r.name),
+      listeners: `${state.listeners.registered}/${state.listeners.wanted}`,
+      subscriptions: `${state.subscriptions.registered}/${state.subscriptions.wanted}`,
+    });
+    this.onRegistered?.(client);
+    for (const w of this.#connectedWaiters.splice(0)) w();
     return true;
   }
 
@@ -384,15 +567,5 @@ export class UbusObjectServer {
     this.#timer = setTimeout(() => {
       this.#connectOnce();
     }, delay);
-  }
-
-  async #registerObject(client: UbusClient, reg: ObjectReg): Promise<void> {
-    const { id } = await client.addObject(
-      reg.path,
-      signatureOf(reg.table),
-      (req: IncomingInvoke) =>
-        dispatchCall(reg.table, req.method, req.data, { user: req.user, group: req.group }),
-    );
-    reg.id = id;
   }
 }
