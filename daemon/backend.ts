@@ -36,8 +36,8 @@ export interface BackendDeps {
   ifaces: () => Record<string, string>;
   /** Which collector serves which member (null: global). */
   collectorMember: (collector: string) => string | null;
-  /** The effective configuration as JSON. */
-  config: () => unknown;
+  /** The effective configuration (plain data: the loaded, defaulted config). */
+  config: () => { [key: string]: unknown };
   /** Whether the controller only logs. */
   dryRun: () => boolean;
   /** Current log level, and how to change it. */
@@ -308,7 +308,7 @@ export class DaemonBackend implements StarfailBackend {
   }
 
   /** The effective configuration. */
-  configGet(): unknown {
+  configGet(): { [key: string]: unknown } {
     return this.#d.config();
   }
 

@@ -8,7 +8,7 @@
 
 import { getLogger } from "@logtape/logtape";
 import * as v from "valibot";
-import { configToJson, loadConfig, MemberSchema, type StarfailConfig } from "../config/mod.ts";
+import { loadConfig, MemberSchema, type StarfailConfig } from "../config/mod.ts";
 import { engineConfigFromConfig } from "../engine/mod.ts";
 import type { MemberSpec, Observation } from "../engine/types.ts";
 import { type ExecResult, runCommand, type RunOptions } from "../collectors/exec.ts";
@@ -735,7 +735,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<DaemonHandle> {
     store,
     ifaces: () => Object.fromEntries(asm.members.map((m) => [m.name, m.iface])),
     collectorMember: (name) => asm.collectorMembers.get(name) ?? null,
-    config: () => configToJson(cfg),
+    config: () => cfg,
     dryRun: () => opts.dryRun === true || cfg.main.dry_run,
     logLevel: () => opts.logs?.level() ?? cfg.main.log_level,
     setLogLevel: (level) => {

@@ -250,7 +250,7 @@ export class FakeStarfailBackend implements StarfailBackend {
   }
 
   /** A small config tree. */
-  configGet(): unknown {
+  configGet(): { [key: string]: unknown } {
     return {
       main: { poll_interval_ms: 1500, log_level: this.logLevel },
       members: { starlink: { class: "starlink" } },

@@ -49,5 +49,9 @@ Deno.test("starfail methods apply defaults and pass arguments through", async ()
   assert.equal(ok.status, Status.OK);
   assert.equal(backend.logLevel, "debug");
   const cfg = await dispatchCall(table, "config_get", {});
-  assert.deepEqual((cfg.data as { main: { log_level: string } }).main.log_level, "debug");
+  // A table under `config`, not a JSON string.
+  assert.deepEqual(
+    (cfg.data as { config: { main: { log_level: string } } }).config.main.log_level,
+    "debug",
+  );
 });

@@ -272,8 +272,11 @@ export interface StarfailBackend {
   restore(): MaybePromise<ActionResult>;
   /** Poll every collector now and re-evaluate. */
   recheck(): MaybePromise<ActionResult>;
-  /** The effective configuration (all sections, defaults filled in). */
-  configGet(): MaybePromise<unknown>;
+  /**
+   * The effective configuration (all sections, defaults filled in) as an
+   * object; `config_get` answers it as a table under `config`.
+   */
+  configGet(): MaybePromise<{ [key: string]: unknown }>;
   /** Change the log level at run time. */
   setLog(level: string): MaybePromise<ActionResult>;
   /** Process information. */
@@ -368,11 +371,11 @@ export function starfailMethods(backend: StarfailBackend): UbusMethodTable {
     }),
     restore: ubusMethod(STARFAIL_ARGS.restore, () => asJson(backend.restore())),
     recheck: ubusMethod(STARFAIL_ARGS.recheck, () => asJson(backend.recheck())),
-    config_get: ubusMethod(STARFAIL_ARGS.config_get, async () => {
-      const cfg = await backend.configGet();
-      if (cfg === null || typeof cfg !== "object" || Array.isArray(cfg)) return { config: cfg };
-      return cfg as Json;
-    }),
+    // A table (not a JSON string), so `ubus call starfail config_get | jsonfilter -e
+    // @.config.main.enabled` works; JSON round trip drops undefined options.
+    config_get: ubusMethod(STARFAIL_ARGS.config_get, async () => ({
+      config: JSON.parse(JSON.stringify(await backend.configGet())) as Json,
+    })),
     setlog: ubusMethod(STARFAIL_ARGS.setlog, (a) => asJson(backend.setLog(a.level))),
     info: ubusMethod(STARFAIL_ARGS.info, () => asJson(backend.info())),
   };
