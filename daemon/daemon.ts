@@ -32,6 +32,7 @@ import { isLevelName, type LogHandle } from "../telemetry/log.ts";
 import { UbusObjectServer } from "../ubus/object_server.ts";
 import { STARFAIL_OBJECT, starfailMethods } from "../ubus/starfail_object.ts";
 import { DaemonBackend, stateCode } from "./backend.ts";
+import { AlertTracker, type EventSender, publishEvent, ubusEventFor } from "./ubus_events.ts";
 import {
   type DiscoveredMember,
   type InterfaceFacts,
@@ -577,6 +578,21 @@ export function storeSink(store: TelemetryStore, linkUp?: Map<string, boolean>):
   };
 }
 
+/** Wraps a telemetry sink so dish alerts that begin or end are sent as `starfail.alert` events. */
+function alertingSink(
+  sink: TelemetrySink,
+  sender: EventSender,
+  alerts: AlertTracker,
+): TelemetrySink {
+  return {
+    ...sink,
+    sample(obs, wallMs) {
+      sink.sample(obs, wallMs);
+      for (const ev of alerts.observe(obs, wallMs)) publishEvent(sender, ev);
+    },
+  };
+}
+
 /**
  * Event texts for outages the dish recorded in its history. Outages that
  * started at or before `reportedUntilMs` (the newest start already reported)
@@ -689,7 +705,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<DaemonHandle> {
     applier: asm.applier,
     monitor: opts.monitor,
     ...(recorder !== null ? { record: (o: Observation) => recorder.record(o) } : {}),
-    telemetry: storeSink(store, linkUp),
+    telemetry: alertingSink(storeSink(store, linkUp), server, new AlertTracker()),
   });
   runtime = rt;
   rt.ingest(urgentQueue.splice(0));
@@ -697,6 +713,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<DaemonHandle> {
     const kind = ev.type === "switch"
       ? rt.state.decisions.findLast((d) => d.t === ev.t && d.primary === ev.to)?.kind
       : undefined;
+    const ubusEvent = ubusEventFor(ev, kind);
+    if (ubusEvent !== null) publishEvent(server, ubusEvent);
     const type = notificationFor(ev, kind);
     if (type === null) return;
     const title = type === "member_down"

@@ -29,6 +29,14 @@ export {
 } from "./runtime.ts";
 export { VirtualClock } from "./clock.ts";
 export {
+  AlertTracker,
+  type EventSender,
+  publishEvent,
+  type StarfailUbusEvent,
+  ubusEventFor,
+  UPDATE_REBOOT_ALERT,
+} from "./ubus_events.ts";
+export {
   CLASS_WEIGHTS,
   classify,
   type DiscoveredMember,
