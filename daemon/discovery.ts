@@ -75,7 +75,10 @@ export const CLASS_WEIGHTS: Record<MemberClass, number> = {
 
 const CELLULAR_PROTOS = new Set(["qmi", "mbim", "ncm", "wwan", "modemmanager", "3g", "directip"]);
 
-/** Whether `ip` is in the carrier-grade NAT range 100.64.0.0/10 that Starlink hands out. */
+/**
+ * Whether `ip` is in the carrier-grade NAT range 100.64.0.0/10 (Starlink hands
+ * these out, and so do many cellular carriers).
+ */
 export function isCgnat(ip: string): boolean {
   const m = /^100\.(\d{1,3})\./.exec(ip);
   if (m === null) return false;
@@ -83,10 +86,23 @@ export function isCgnat(ip: string): boolean {
   return second >= 64 && second <= 127;
 }
 
+/** Wi-Fi client devices: OpenWrt ≥ 23.05 names them `phy0-sta0`; older ones `wlan0`; MediaTek `apcli0`. */
+const WIFI_DEVICE = /(^|-)sta\d+$|^wlan\d|^apcli\d/;
+/** Modem devices (RutOS `wan_info` prefixes and qmi_wwan/cdc): `wwan0`, `rmnet0`, `qmimux0`, `usb0`, `ppp-…`. */
+const CELLULAR_DEVICE = /^(wwan\d|rmnet|qmimux|usb\d|ppp-)/;
+/** Interfaces named like a modem uplink: RutOS `mob1s1a1`, or a telling name. */
+const CELLULAR_NAME = /\bmob\d|lte|cell|modem|gsm|3g|4g|5g/;
+/** Interfaces named like a Wi-Fi uplink. `wwan` is what LuCI's "Join network" creates for a Wi-Fi client. */
+const WIFI_NAME = /^wwan$|wlan|wifi|wireless|\bsta\b/;
+
 /**
  * Decides a member's class from what the router says about it, strongest
  * evidence first: the dish answering through it, a cellular netifd protocol,
- * a wireless device, a CGNAT address or a telling name, otherwise LAN.
+ * a wireless device, the device's name (`phy0-sta0`/`wlan0` Wi-Fi, `wwan0`/
+ * `rmnet0` modem), then the names of the interface and member, otherwise LAN.
+ * A CGNAT address (100.64.0.0/10) is not evidence of Starlink by itself —
+ * cellular carriers hand those out too: only the dish answering through the
+ * uplink, a Starlink name, or the member's `class` option make it Starlink.
  */
 export function classify(facts: InterfaceFacts): { class: MemberClass; reason: string } {
   if (facts.dishReachable) {
@@ -96,16 +112,33 @@ export function classify(facts: InterfaceFacts): { class: MemberClass; reason: s
     return { class: "cellular", reason: `netifd protocol '${facts.proto}'` };
   }
   if (facts.wireless) return { class: "wifi", reason: "wireless device" };
-  const names = `${facts.member} ${facts.iface} ${facts.device ?? ""}`.toLowerCase();
-  if (/starlink|dish/.test(names)) return { class: "starlink", reason: "name mentions Starlink" };
-  if ((facts.ipv4 ?? []).some(isCgnat)) {
-    return { class: "starlink", reason: "carrier-grade NAT address (100.64.0.0/10)" };
+  const device = (facts.device ?? "").toLowerCase();
+  if (WIFI_DEVICE.test(device)) {
+    return { class: "wifi", reason: `device '${facts.device}' is a Wi-Fi client` };
   }
-  if (/\bmob\d|wwan|lte|cell|modem|gsm|usb/.test(names)) {
+  if (CELLULAR_DEVICE.test(device)) {
+    return { class: "cellular", reason: `device '${facts.device}' is a modem device` };
+  }
+  const iface = facts.iface.toLowerCase();
+  const names = `${facts.member} ${facts.iface}`.toLowerCase();
+  if (/starlink|dish/.test(`${names} ${device}`)) {
+    return { class: "starlink", reason: "name mentions Starlink" };
+  }
+  if (WIFI_NAME.test(iface)) {
+    return { class: "wifi", reason: `interface '${facts.iface}' is named like a Wi-Fi uplink` };
+  }
+  if (CELLULAR_NAME.test(names)) {
     return { class: "cellular", reason: "name looks like a modem interface" };
   }
-  if (/wlan|wifi|wireless|sta\b/.test(names)) {
+  if (/wlan|wifi|wireless|\bsta\b/.test(names)) {
     return { class: "wifi", reason: "name looks like a Wi-Fi interface" };
+  }
+  if ((facts.ipv4 ?? []).some(isCgnat)) {
+    return {
+      class: "lan",
+      reason: "wired uplink; its CGNAT address alone does not make it Starlink " +
+        "(the dish does not answer through it; set option class 'starlink' if it is)",
+    };
   }
   return { class: "lan", reason: "wired uplink (no other evidence)" };
 }
