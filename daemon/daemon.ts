@@ -29,7 +29,7 @@ import { parseDefaultRoutes } from "../controllers/mod.ts";
 import { TelemetryStore } from "../telemetry/store.ts";
 import { type NotificationType, Notifier } from "../telemetry/notify.ts";
 import { isLevelName, type LogHandle } from "../telemetry/log.ts";
-import { UbusObjectServer } from "../ubus/object_server.ts";
+import { type RegistrationState, UbusObjectServer } from "../ubus/object_server.ts";
 import { STARFAIL_OBJECT, starfailMethods } from "../ubus/starfail_object.ts";
 import { DaemonBackend, stateCode } from "./backend.ts";
 import { AlertTracker, type EventSender, publishEvent, ubusEventFor } from "./ubus_events.ts";
@@ -91,6 +91,8 @@ export interface DaemonHandle {
   members(): DiscoveredMember[];
   /** The controller mode in use. */
   mode: "mwan3" | "route" | "none";
+  /** What is registered on ubus now (the object, the netifd listener), and how often it connected. */
+  ubus(): RegistrationState;
   /** Re-reads the config and re-discovers members, keeping history (SIGHUP). */
   reload(): Promise<void>;
   /** Stops everything (SIGTERM). */
@@ -851,6 +853,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<DaemonHandle> {
     get mode() {
       return asm.mode;
     },
+    ubus: () => server.registrations(),
     reload() {
       return rewire(true, `configuration reloaded from ${opts.configPath}`);
     },

@@ -474,6 +474,9 @@ export class UbusClient {
       }, timeoutMs);
       this.#pending.set(key, { data: [], resolve, reject, timer });
     });
+    // The connection may close while the frame is still being written: the rejection
+    // then comes before anyone awaits `result`, and must not count as unhandled.
+    result.catch(() => undefined);
     try {
       await this.#send({ ...msg, seq });
     } catch (err) {

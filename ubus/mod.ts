@@ -54,6 +54,8 @@ export {
 } from "./client.ts";
 export {
   dispatchCall,
+  type ObjectServerOptions,
+  type RegistrationState,
   signatureOf,
   type UbusCallContext,
   type UbusMethod,
