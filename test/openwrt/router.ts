@@ -33,7 +33,7 @@ export interface RealRouter {
   ubusd: RealUbusd;
   /** uci's config folder (`uci -c`), holding `mwan3`. */
   confDir: string;
-  /** uci's save folder (`uci -P`) for staged changes. */
+  /** uci's save folder (`uci -t`; `-P` would make `uci commit` a no-op) for staged changes. */
   saveDir: string;
   /** Runs `uci` as the real binary on this router's folders, `mwan3`/`ping` as the doubles. */
   run: ToolRunner;
@@ -86,10 +86,11 @@ export async function startRealRouter(): Promise<RealRouter> {
   });
   const toolEnv = {
     UCI_CONFDIR: confDir,
+    UCI_SAVEDIR: saveDir,
     FAKE_MWAN3_STATE: fake.env.FAKE_MWAN3_STATE,
     FAKE_NET_DIR: netDir,
   };
-  const uciBase = ["-c", confDir, "-P", saveDir];
+  const uciBase = ["-c", confDir, "-t", saveDir];
   const run: ToolRunner = (cmd, args, o) => {
     if (cmd === "uci") return runCommand(OPENWRT.uci, [...uciBase, ...args], o);
     if (cmd === "mwan3" || cmd === "ping") {
