@@ -154,6 +154,23 @@ Deno.test({
       assert.equal(sw.from, MEMBERS.starlink);
       assert.equal(typeof sw.reason, "string");
       assert.equal(typeof sw.time, "number");
+      // The mwan3 controller committed the new metrics through the real uci (`uci get`
+      // also shows staged changes, hence nothing left in `uci changes`).
+      assert.ok(
+        await pollUntil(
+          async () =>
+            (await router.uci(["get", `mwan3.${MEMBERS.cellular}.metric`])).stdout === "1\n" &&
+            (await router.uci(["changes", "mwan3"])).stdout === "",
+          5000,
+          100,
+        ),
+        "cellular's mwan3 metric is committed as 1 in the real uci's view",
+      );
+      const committed = await Deno.readTextFile(`${router.confDir}/mwan3`);
+      assert.match(
+        committed,
+        new RegExp(`config member '${MEMBERS.cellular}'[^]*?option metric '1'`),
+      );
       const restore = await call(sock, "restore");
       assert.equal(restore.code, 0);
       // restore hands the choice back to the engine (a switch follows only if it decides one).
