@@ -78,7 +78,10 @@ export interface Mwan3ControllerOptions {
   dryRun?: boolean;
   /** `uci` program. Default `uci`. */
   uciCommand?: string;
-  /** Arguments put before every uci command (e.g. `["-c", dir, "-P", savedir]`). */
+  /**
+   * Arguments put before every uci command (e.g. `["-c", dir, "-t", savedir]`;
+   * real uci's `-P` would make `commit` a no-op).
+   */
   uciArgs?: string[];
   /** `mwan3` program. Default `mwan3`. */
   mwan3Command?: string;
