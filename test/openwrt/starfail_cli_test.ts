@@ -3,7 +3,7 @@
  * real `ubus` CLI (`ubus -S -s SOCK call starfail …`): every method, the
  * status codes of bad arguments, unknown members and unknown methods,
  * `config_get` as a table, and `ubus listen starfail.*` seeing a manual
- * failover. The daemon runs in this process with every address on loopback
+ * failover and the dish's alerts begin and end. The daemon runs in this process with every address on loopback
  * (dish simulator on 127.0.0.1; probes through the `ping` double).
  *
  * @module
@@ -175,6 +175,36 @@ Deno.test({
       assert.equal(restore.code, 0);
       // restore hands the choice back to the engine (a switch follows only if it decides one).
       assert.equal(restore.json.ok, true);
+      // The dish raises an alert and a pending update reboot, then clears both: starfail.alert
+      // says when each began and ended.
+      const alertSeen = (alert: string, active: boolean) =>
+        lines.some((l) => {
+          const ev = JSON.parse(l)["starfail.alert"];
+          return ev?.alert === alert && ev.active === active && ev.member === MEMBERS.starlink;
+        });
+      router.dish.setScenario(() => ({
+        alerts: ["thermal_throttle"],
+        swupdate_reboot_ready: true,
+        latency_ms: 40,
+      }));
+      assert.ok(
+        await pollUntil(
+          () => alertSeen("thermal_throttle", true) && alertSeen("update_reboot", true),
+          8000,
+        ),
+        `no starfail.alert starts:\n${lines.join("\n")}`,
+      );
+      router.dish.setScenario("healthy");
+      assert.ok(
+        await pollUntil(
+          () => alertSeen("thermal_throttle", false) && alertSeen("update_reboot", false),
+          8000,
+        ),
+        `no starfail.alert ends:\n${lines.join("\n")}`,
+      );
+      const alertEv = lines.map((l) => JSON.parse(l)["starfail.alert"]).find((e) => e);
+      assert.equal(typeof alertEv.message, "string");
+      assert.ok(["dish_alert", "update_reboot"].includes(alertEv.kind));
       listener.kill("SIGTERM");
       await reading.catch(() => undefined);
       await listener.status;
