@@ -108,6 +108,10 @@ Deno.test({
       const unknownMethod = await call(sock, "reboot");
       assert.equal(unknownMethod.code, 3, "METHOD_NOT_FOUND");
       assert.match(unknownMethod.json.error, /unknown method 'reboot'/);
+      // Without -S and with stderr not a terminal, ubus exits 256 − status (cli.c returns -err).
+      const plain = await ubusCli(sock, ["call", "starfail", "metrics", '{"member":"lte9"}']);
+      assert.equal(plain.code, 252);
+      assert.match(plain.stderr, /Command failed: ubus call starfail metrics .*\(Not found\)/);
 
       // `ubus listen starfail.*` (the real CLI) sees a manual failover and the restore.
       listener = new Deno.Command(OPENWRT.ubus, {
@@ -161,7 +165,7 @@ Deno.test({
           async () =>
             (await router.uci(["get", `mwan3.${MEMBERS.cellular}.metric`])).stdout === "1\n" &&
             (await router.uci(["changes", "mwan3"])).stdout === "",
-          5000,
+          15_000,
           100,
         ),
         "cellular's mwan3 metric is committed as 1 in the real uci's view",
