@@ -313,6 +313,12 @@ export function tick(state: EngineState, t: number, config: EngineConfig): TickR
       reason: sel.reason,
     });
   }
+  if ((state.ride ?? null) === null && (sel.ride ?? null) !== null && cur !== undefined) {
+    // A down the engine rides through was predicted by the dish and handled without a
+    // switch: it does not count towards flap suppression.
+    const i = members.findIndex((m) => m.spec.name === cur.spec.name);
+    members[i] = { ...members[i], flap: Math.max(0, members[i].flap - 1) };
+  }
   const changed = sel.primary !== state.primary;
   const kind = changed ? sel.kind : overrideEnded ? "override_end" : sel.kind;
   const decision: Decision = {

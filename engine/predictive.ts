@@ -27,8 +27,11 @@ export const PREDICTIVE_THRESHOLDS = Object.freeze({
   obstruction_floor_pct: 2,
   /** Dish alerts that predict a thermal outage. */
   thermal_alerts: ["thermal_throttle", "thermal_shutdown", "power_supply_thermal_throttle"],
-  /** swupdate_reboot: the risk lasts this long after the flag appears. */
-  swupdate_risk_s: 900,
+  /**
+   * swupdate_reboot: leave this many seconds before the reboot time the dish
+   * reports (`swupdate_reboot_in_s`); the flag alone does not act.
+   */
+  swupdate_lead_s: 10,
   /** schedule_gap: the dish expects no slot for more than this (s). */
   schedule_gap_s: 2,
   /** rsrp_fall: slope at or below this (dB/min) … */
@@ -153,14 +156,15 @@ export function evaluateRisks(m: MemberRuntime, now: number, cfg: EngineConfig):
     if (alerts.length > 0) {
       out.push({ rule: "thermal", reason: `dish alert ${alerts.join(", ")}` });
     }
-    if (freshBool(m, "swupdate_reboot_ready", now, stale) === true) {
-      const since = freshSince(m, "swupdate_reboot_ready", now, stale) ?? now;
-      if (now - since < P.swupdate_risk_s) {
-        out.push({
-          rule: "swupdate_reboot",
-          reason: "dish has a software update waiting for a reboot",
-        });
-      }
+    const rebootIn = freshNumber(m, "swupdate_reboot_in_s", now, stale);
+    if (
+      freshBool(m, "swupdate_reboot_ready", now, stale) === true && rebootIn !== undefined &&
+      rebootIn >= 0 && rebootIn <= P.swupdate_lead_s
+    ) {
+      out.push({
+        rule: "swupdate_reboot",
+        reason: `dish reboots for a software update in ${r1(rebootIn)} s`,
+      });
     }
     const slot = freshNumber(m, "seconds_to_first_nonempty_slot", now, stale);
     if (outage === undefined && slot !== undefined && slot > P.schedule_gap_s) {

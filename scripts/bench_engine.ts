@@ -18,6 +18,7 @@
  * Usage: deno run -A scripts/bench_engine.ts [--quick] [--seed N] [--seeds COUNT]
  *   [--holdout-seed N] [--holdout-seeds COUNT]
  *   [--ride-through S] [--flap-suppress N] [--clock-skew-ms MS] [--no-reconfig-guard]
+ *   [--engine JSON] (any engine options, e.g. '{"ride_through_metered_s": 6}')
  *
  * @module
  */
@@ -58,6 +59,7 @@ const { values } = parseArgs({
     "flap-suppress": { type: "string" },
     "clock-skew-ms": { type: "string" },
     "no-reconfig-guard": { type: "boolean" },
+    engine: { type: "string" },
   },
 });
 const quick = values.quick === true;
@@ -109,7 +111,17 @@ if (suppress !== undefined && !(Number.isFinite(suppress) && suppress >= 0 && su
   Deno.exit(64);
 }
 const guardOff = values["no-reconfig-guard"] === true;
+let engineOverrides: Record<string, unknown> = {};
+if (values.engine !== undefined) {
+  try {
+    engineOverrides = JSON.parse(values.engine);
+  } catch {
+    console.error(`bench_engine: --engine '${values.engine}': expected a JSON object of engine options`);
+    Deno.exit(64);
+  }
+}
 const cfg = engineConfig({
+  ...engineOverrides,
   ...(ride === undefined ? {} : { ride_through_s: ride }),
   ...(suppress === undefined ? {} : { flap_suppress: suppress }),
   ...(guardOff ? { reconfig_guard: false } : {}),
@@ -433,6 +445,8 @@ out.push(
   `Seeds: ${seeds.join(", ")}${quick ? " (quick)" : ""}. Engine config: defaults${
     ride === undefined ? "" : `, ride_through_s ${ride}`
   }${suppress === undefined ? "" : `, flap_suppress ${suppress}`}${
+    values.engine === undefined ? "" : `, ${values.engine}`
+  }${
     guardOff ? ", reconfig_guard off" : ""
   } (poll ${cfg.poll_interval_ms} ms)${
     skewMs === 0 ? "" : `; router clock off by ${skewMs} ms`
