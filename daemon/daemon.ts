@@ -9,7 +9,7 @@
 import { getLogger } from "@logtape/logtape";
 import * as v from "valibot";
 import { configToJson, loadConfig, MemberSchema, type StarfailConfig } from "../config/mod.ts";
-import { engineConfigFromConfig } from "../engine/mod.ts";
+import { type EngineConfig, engineConfigFromConfig } from "../engine/mod.ts";
 import type { MemberSpec, Observation } from "../engine/types.ts";
 import { type ExecResult, runCommand, type RunOptions } from "../collectors/exec.ts";
 import { MemberProber } from "../collectors/probe.ts";
@@ -90,6 +90,8 @@ export interface DaemonHandle {
   members(): DiscoveredMember[];
   /** The controller mode in use. */
   mode: "mwan3" | "route" | "none";
+  /** With `--record`: the clock time (s) the trace's times count from; null without. */
+  recordT0: number | null;
   /** Re-reads the config and re-discovers members, keeping history (SIGHUP). */
   reload(): Promise<void>;
   /** Stops everything (SIGTERM). */
@@ -102,13 +104,22 @@ class TraceRecorder {
   #t0: number;
   #enc = new TextEncoder();
 
-  constructor(path: string, members: MemberSpec[], t0: number) {
+  constructor(path: string, members: MemberSpec[], t0: number, config: EngineConfig) {
     this.#file = Deno.openSync(path, { write: true, create: true, truncate: true });
     this.#t0 = t0;
+    // Everything replay needs to make the same decisions: the members with their options,
+    // in order, the effective engine options, and when the engine started.
     this.#line({
       starfail_trace: 1,
-      members: members.map((m) => ({ name: m.name, class: m.class, weight: m.weight })),
+      members,
+      config,
+      start_t: 0,
     });
+  }
+
+  /** One engine tick, after the observations it was given. */
+  tick(t: number): void {
+    this.#line({ tick: Math.round((t - this.#t0) * 1000) / 1000 });
   }
 
   #line(obj: unknown): void {
@@ -677,18 +688,22 @@ export async function startDaemon(opts: DaemonOptions): Promise<DaemonHandle> {
     max_ram_mb: cfg.main.max_ram_mb,
   });
   let notifier = new Notifier(cfg.notifications);
+  const engineCfg = engineConfigFromConfig(cfg);
+  const recordT0 = clock.now();
   const recorder = opts.recordPath
-    ? new TraceRecorder(opts.recordPath, asm.members, clock.now())
+    ? new TraceRecorder(opts.recordPath, asm.members, recordT0, engineCfg)
     : null;
 
   const rt = new Runtime({
     clock,
-    engine: engineConfigFromConfig(cfg),
+    engine: engineCfg,
     members: asm.members,
     sources: asm.sources,
     applier: asm.applier,
     monitor: opts.monitor,
-    ...(recorder !== null ? { record: (o: Observation) => recorder.record(o) } : {}),
+    ...(recorder !== null
+      ? { record: (o: Observation) => recorder.record(o), recordTick: (t) => recorder.tick(t) }
+      : {}),
     telemetry: storeSink(store, linkUp),
   });
   runtime = rt;
@@ -830,6 +845,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<DaemonHandle> {
     runtime: rt,
     backend,
     members: () => asm.members,
+    recordT0: recorder === null ? null : recordT0,
     get mode() {
       return asm.mode;
     },
