@@ -55,7 +55,7 @@ function start(cfg: EngineConfig, specs: MemberSpec[] = [SL, CELL]): Run {
   return drive(run, 0, 60, () => DISH_OK, () => CELL_OK, cfg);
 }
 
-const cfg = engineConfig({ poll_interval_ms: 1000 });
+const cfg = engineConfig({ fast_failback_max_outage_s: 0, poll_interval_ms: 1000 });
 
 Deno.test("the initial primary is the best member, chosen at once", () => {
   const run = start(cfg);
@@ -101,7 +101,12 @@ Deno.test("no switch to a member that is not better by switch_margin", () => {
 });
 
 Deno.test("a discretionary switch waits for the cooldown after the last switch", () => {
-  const c = engineConfig({ poll_interval_ms: 1000, cooldown_s: 120, restore_min_duration_s: 5 });
+  const c = engineConfig({
+    fast_failback_max_outage_s: 0,
+    poll_interval_ms: 1000,
+    cooldown_s: 120,
+    restore_min_duration_s: 5,
+  });
   const run = start(c);
   drive(run, 61, 62, () => ({ link_up: false }), () => CELL_OK, c);
   drive(run, 63, 400, () => DISH_OK, () => CELL_OK, c);
@@ -112,7 +117,12 @@ Deno.test("a discretionary switch waits for the cooldown after the last switch",
 });
 
 Deno.test("min_uptime_s keeps a freshly recovered member from being chosen by score", () => {
-  const c = engineConfig({ poll_interval_ms: 1000, min_uptime_s: 90, restore_min_duration_s: 5 });
+  const c = engineConfig({
+    fast_failback_max_outage_s: 0,
+    poll_interval_ms: 1000,
+    min_uptime_s: 90,
+    restore_min_duration_s: 5,
+  });
   const run = start(c);
   drive(run, 61, 61, () => ({ link_up: false }), () => CELL_OK, c);
   drive(run, 62, 300, () => DISH_OK, () => CELL_OK, c);
@@ -138,7 +148,7 @@ Deno.test("predictive: currently_obstructed leaves Starlink before an outage", (
 });
 
 Deno.test("predictive rules are rate-limited per rule", () => {
-  const c = engineConfig({ poll_interval_ms: 1000, cooldown_s: 0 });
+  const c = engineConfig({ fast_failback_max_outage_s: 0, poll_interval_ms: 1000, cooldown_s: 0 });
   const run = start(c, [SL, { ...CELL, weight: 100 }]);
   // No healthy alternative: cell is down, so each firing is a warning only.
   const preds: number[] = [];
@@ -162,13 +172,24 @@ Deno.test("predictive rules are rate-limited per rule", () => {
 Deno.test("a member at risk is not a failback target", () => {
   const run = start(cfg);
   drive(run, 61, 61, () => ({ link_up: false }), () => CELL_OK, cfg);
-  drive(run, 62, 300, () => ({ ...DISH_OK, swupdate_reboot_ready: true }), () => CELL_OK, cfg);
+  drive(
+    run,
+    62,
+    300,
+    () => ({ ...DISH_OK, swupdate_reboot_ready: true, swupdate_reboot_in_s: 5 }),
+    () => CELL_OK,
+    cfg,
+  );
   assert.equal(run.state.primary, "cell");
   assert.equal(run.state.members[0].risks[0].rule, "swupdate_reboot");
 });
 
 Deno.test("predictive off: currently_obstructed alone does not switch", () => {
-  const c = engineConfig({ poll_interval_ms: 1000, predictive: false });
+  const c = engineConfig({
+    fast_failback_max_outage_s: 0,
+    poll_interval_ms: 1000,
+    predictive: false,
+  });
   const run = start(c);
   drive(run, 61, 90, () => ({ ...DISH_OK, currently_obstructed: true }), () => CELL_OK, c);
   assert.equal(run.decisions.length, 1);
@@ -303,7 +324,7 @@ Deno.test("no ride-through without a short prediction, with the link down, or wh
     {
       name: "off",
       sl: { loss_pct: 100, outage_cause: "NO_SCHEDULE", seconds_to_first_nonempty_slot: 2 },
-      c: engineConfig({ poll_interval_ms: 1000, ride_through_s: 0 }),
+      c: engineConfig({ fast_failback_max_outage_s: 0, poll_interval_ms: 1000, ride_through_s: 0 }),
     },
   ];
   for (const k of cases) {
@@ -383,7 +404,9 @@ Deno.test("flap suppression: a member that went down three times is not failed b
   assert.equal(held.primary, "cell");
   assert.match(held.reason, /sl leads by \d+ points \(flap-suppressed: 2\.\d recent downs\)/);
   // Without suppression only the (shorter) stability hold applies.
-  const off = runWith(engineConfig({ poll_interval_ms: 1000, flap_suppress: 0 }));
+  const off = runWith(
+    engineConfig({ fast_failback_max_outage_s: 0, poll_interval_ms: 1000, flap_suppress: 0 }),
+  );
   const early = off.decisions.find((d) => d.t > 106 && d.primary === "sl");
   assert.ok(early !== undefined && early.t < back.t - 100, `without: ${early?.t}`);
 });
