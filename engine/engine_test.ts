@@ -423,3 +423,68 @@ Deno.test("flap suppression does not stop a member from taking over when the pri
   assert.equal(run.state.primary, "sl");
   assert.equal(run.decisions.at(-1)!.kind, "hard");
 });
+
+Deno.test("fast failback: a short dish outage that is over is failed back within seconds; off, the 30 s recovery applies", () => {
+  const outage = (t: number): Fields =>
+    t < 70 ? { loss_pct: 100, obstruction_pct: 0.5, outage_cause: "OBSTRUCTED" } : DISH_OK;
+  const fast = engineConfig({ poll_interval_ms: 1000 });
+  const on = drive(start(fast), 61, 140, outage, () => CELL_OK, fast);
+  const back = on.decisions.find((d) => d.primary === "sl" && d.t > 61);
+  assert.ok(back !== undefined, "failed back");
+  assert.ok(back.t <= 80, `fast failback at t=${back.t}`);
+  assert.match(back.reason, /^fast failback to sl .*dish outage OBSTRUCTED over after/);
+  // A gap the dish still announces keeps it out of the fast path.
+  const gap = drive(
+    start(fast),
+    61,
+    90,
+    (t) => t < 70 ? outage(t) : { ...DISH_OK, seconds_to_first_nonempty_slot: 30 },
+    () => CELL_OK,
+    fast,
+  );
+  assert.equal(gap.state.primary, "cell");
+  const off = drive(start(cfg), 61, 140, outage, () => CELL_OK, cfg);
+  const slow = off.decisions.find((d) => d.primary === "sl" && d.t > 61);
+  assert.ok(slow === undefined || slow.t >= 100, `slow failback at t=${slow?.t}`);
+});
+
+Deno.test("flap suppression is released after flap_release_s of clean time", () => {
+  const c = engineConfig({ poll_interval_ms: 1000, fast_failback_max_outage_s: 0 });
+  const run = start(c);
+  // Five short outages a minute apart: suppressed.
+  for (let k = 0; k < 5; k++) {
+    const t0 = 61 + 60 * k;
+    drive(run, t0, t0 + 5, () => ({ loss_pct: 100, outage_cause: "OBSTRUCTED" }), () => CELL_OK, c);
+    drive(run, t0 + 6, t0 + 59, () => DISH_OK, () => CELL_OK, c);
+  }
+  assert.equal(run.state.primary, "cell");
+  // Clean since the last outage ended (t≈307): released 300 s later, far sooner than the count decays.
+  drive(run, 361, 720, () => DISH_OK, () => CELL_OK, c);
+  const back = run.decisions.find((d) => d.primary === "sl" && d.t > 361);
+  assert.ok(back !== undefined && back.t <= 700, `failback at t=${back?.t}`);
+  assert.ok(back.t >= 306 + 300, `released at t=${back.t}, before 300 s clean`);
+});
+
+Deno.test("swupdate_reboot acts on the dish's reboot time, not on the flag", () => {
+  const c = engineConfig({ poll_interval_ms: 1000 });
+  const flagOnly = drive(
+    start(c),
+    61,
+    400,
+    () => ({ ...DISH_OK, swupdate_reboot_ready: true }),
+    () => CELL_OK,
+    c,
+  );
+  assert.equal(flagOnly.state.primary, "sl");
+  const timed = drive(
+    start(c),
+    61,
+    400,
+    (t) => ({ ...DISH_OK, swupdate_reboot_ready: true, swupdate_reboot_in_s: 400 - t }),
+    () => CELL_OK,
+    c,
+  );
+  const leave = timed.decisions.find((d) => d.kind === "predictive");
+  assert.ok(leave !== undefined && leave.t >= 390, `left at t=${leave?.t}`);
+  assert.match(leave.reason, /reboots for a software update in/);
+});
