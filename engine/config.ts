@@ -136,9 +136,9 @@ export interface EngineConfig {
    */
   ride_through_metered_s?: number;
   /**
-   * Fast failback: a member that went down from a link drop or a dish outage
-   * (any cause) lasting at most this many seconds, or from a dish reboot
-   * (BOOTING), whose cause is over — link up, and for a dish a fresh status
+   * Fast failback: a member that went down from a dish outage (any cause)
+   * lasting at most this many seconds, or from a link drop or a dish reboot
+   * (BOOTING) of any length, whose cause is over — link up, and for a dish a fresh status
    * with no outage and no satellite gap ahead — and whose probes pass the
    * restore thresholds for `fast_restore_s` is `up` at once and may be
    * failed back to without warm-up, stability hold or cooldown (flap

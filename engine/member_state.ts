@@ -214,8 +214,9 @@ function downCause(m: MemberRuntime, now: number, cfg: EngineConfig): string | n
 
 /**
  * Fast restore of a `recovering` member whose outage is known to be over:
- * it went down from a link drop or a dish outage lasting at most
- * `fast_failback_max_outage_s` (or a dish reboot, BOOTING, of any length);
+ * it went down from a dish outage lasting at most
+ * `fast_failback_max_outage_s`, or from a link drop or a dish reboot
+ * (BOOTING) of any length;
  * its link is not down; a Starlink member has a fresh dish status with no
  * outage and no satellite gap ahead (`seconds_to_first_nonempty_slot` 0 or
  * absent); and its probes have passed the restore thresholds for
@@ -233,7 +234,9 @@ export function fastRestore(
   const cause = m.down_cause ?? null;
   if (maxOutage <= 0 || cause === null || m.last_down === null) return null;
   const outage = restoreSince - m.last_down;
-  if (outage > maxOutage && cause !== "BOOTING") return null;
+  // A reboot or a cable put back is over for certain once the dish and link say so,
+  // however long it took; other dish outages only when short.
+  if (outage > maxOutage && cause !== "BOOTING" && cause !== "link") return null;
   if (now - restoreSince < hold) return null;
   const stale = cfg.stale_after_s;
   if (freshBool(m, "link_up", now, stale) === false) return null;
