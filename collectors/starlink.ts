@@ -180,7 +180,7 @@ export interface StarlinkCollectorOptions {
    * turns true once any of them has read the dish's history, and only outages
    * found before that are marked `backlog`. Default: this collector's own.
    */
-  history_state?: { read: boolean };
+  history_state?: DishHistoryState;
 }
 
 /** Everything one polling round produced. */
@@ -291,6 +291,18 @@ export function mapStatus(
   if (slot >= 0) obs.seconds_to_first_nonempty_slot = slot;
   obs.swupdate_reboot_ready = status.swupdate_reboot_ready === true;
   return obs;
+}
+
+/**
+ * History state shared by the collectors of one dish across config reloads:
+ * whether the history was read (outages found later are not backlog) and the
+ * cursor, so a rebuilt collector neither repeats nor skips a second.
+ */
+export interface DishHistoryState {
+  /** A history answer has been read. */
+  read: boolean;
+  /** Where the last read stopped. */
+  cursor?: HistoryCursor;
 }
 
 /** Where the history reader stands: the dish's sample counter at the last read, per boot. */
@@ -439,13 +451,12 @@ export class StarlinkCollector {
   #historyGaps = 0;
   #historyDueAt = -Infinity;
   #slowDueAt = -Infinity;
-  #cursor: HistoryCursor | undefined;
   #boot = 0;
   #lastUptime: number | undefined;
   #lastBootcount: number | undefined;
   #lastOutageStartNs = 0n;
   /** A history answer has been read (the next outages are no longer backlog). */
-  #historyState: { read: boolean };
+  #historyState: DishHistoryState;
   #previous: { software_version?: string; api_version?: number } | undefined;
   readonly #announcedFirmware = new Set<string>();
   #locationDenied = false;
@@ -760,8 +771,8 @@ export class StarlinkCollector {
     this.#historyDueAt = t + this.#historyMs / 1000;
     const backlog = !this.#historyState.read;
     this.#historyState.read = true;
-    const take = takeHistory(this.#cursor, answer.body, this.#boot);
-    this.#cursor = take.cursor;
+    const take = takeHistory(this.#historyState.cursor, answer.body, this.#boot);
+    this.#historyState.cursor = take.cursor;
     if (take.lost > 0) {
       this.#historyGaps += take.lost;
       this.#event(result, {
@@ -775,9 +786,9 @@ export class StarlinkCollector {
       const obs: Observation = {
         t: t - sample.age_s,
         member: this.#member,
-        loss_pct: Math.min(100, Math.max(0, sample.drop * 100)),
+        pop_drop_pct: Math.min(100, Math.max(0, sample.drop * 100)),
       };
-      if (sample.latency !== undefined) obs.latency_ms = sample.latency;
+      if (sample.latency !== undefined) obs.pop_latency_ms = sample.latency;
       result.history.push(obs);
     }
     this.#historySamples += take.samples.length;

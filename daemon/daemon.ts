@@ -20,7 +20,11 @@ import {
   type CellularSource,
   detectCellular,
 } from "../collectors/cellular.ts";
-import { type DishOutageRecord, StarlinkCollector } from "../collectors/starlink.ts";
+import {
+  type DishHistoryState,
+  type DishOutageRecord,
+  StarlinkCollector,
+} from "../collectors/starlink.ts";
 import { parseUciShow } from "../controllers/uci_show.ts";
 import { findDefaultRule, Mwan3Controller, policyMembers } from "../controllers/mwan3.ts";
 import { RouteController } from "../controllers/route.ts";
@@ -299,7 +303,7 @@ async function assemble(
   urgent: (obs: Observation) => void,
   linkUp: Map<string, boolean>,
   prevNetifd: NetifdCollector | null,
-  dishHistory: { read: boolean },
+  dishHistory: DishHistoryState,
 ): Promise<Assembly> {
   const dryRun = opts.dryRun === true || cfg.main.dry_run;
   const ubus = server.connected ? server : null;
@@ -636,6 +640,7 @@ function notificationFor(ev: DaemonEvent, kind: string | undefined): Notificatio
     return "failover";
   }
   if (ev.type === "member_state" && ev.to === "down") return "member_down";
+  if (ev.type === "dish_api") return "api_drift";
   return null;
 }
 
@@ -678,7 +683,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<DaemonHandle> {
   };
   // Survives config reloads, so a rebuilt dish collector does not take outages it
   // (re)reads from the dish's list for ones from before the daemon was watching.
-  const dishHistory = { read: false };
+  const dishHistory: DishHistoryState = { read: false };
   let asm = await assemble(cfg, opts, server, run, clock, urgent, linkUp, null, dishHistory);
 
   const store = new TelemetryStore({
@@ -716,6 +721,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<DaemonHandle> {
     if (type === null) return;
     const title = type === "member_down"
       ? `starfail: ${ev.member} is down`
+      : type === "api_drift"
+      ? `starfail: the dish's API changed`
       : `starfail: ${type} ${ev.from ?? "none"} → ${ev.to}`;
     void notifier.notify({
       type,
@@ -734,6 +741,9 @@ export async function startDaemon(opts: DaemonOptions): Promise<DaemonHandle> {
     a.starlink?.onEvent((e) => {
       rt.event(e.kind === "api_changed" ? "dish_api" : "collector", { member, reason: e.message });
     });
+    // The dish's 1 Hz history (its own PoP ping drop rate and latency), each second once
+    // (the cursor is shared across reloads): the engine uses it as the dish's view of its link.
+    a.starlink?.onHistory((obs) => rt.ingest(obs));
     // The dish's own outage records (from its history): what it saw, even between polls.
     // A collector built by a reload reads the dish's whole list again; what an earlier
     // collector already reported is dropped here.

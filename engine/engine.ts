@@ -18,6 +18,7 @@ import { inReconfigWindow } from "./reconfig.ts";
 import {
   applyRuleHolds,
   evaluateRisks,
+  HOLD_ONLY_RULES,
   PREDICTIVE_THRESHOLDS,
   ruleRateLimitS,
 } from "./predictive.ts";
@@ -280,6 +281,7 @@ export function tick(state: EngineState, t: number, config: EngineConfig): TickR
   if (config.predictive && override === null && cur !== undefined) {
     const limit = ruleRateLimitS(config);
     for (const r of cur.risks) {
+      if (HOLD_ONLY_RULES.has(r.rule)) continue;
       const last = cur.rule_fired[r.rule];
       if (last === undefined || now - last >= limit) {
         firing = r;

@@ -488,3 +488,27 @@ Deno.test("swupdate_reboot acts on the dish's reboot time, not on the flag", () 
   assert.ok(leave !== undefined && leave.t >= 390, `left at t=${leave?.t}`);
   assert.match(leave.reason, /reboots for a software update in/);
 });
+
+Deno.test("a 'hold' dish alert keeps a member from being failed back to but does not leave it", () => {
+  const c = engineConfig({ poll_interval_ms: 1000 });
+  const stuck = { ...DISH_OK, alerts: ["motors_stuck"] };
+  const kept = drive(start(c), 61, 200, () => stuck, () => CELL_OK, c);
+  assert.equal(kept.state.primary, "sl");
+  assert.equal(kept.state.members[0].risks[0].rule, "dish_alert");
+  const run = start(c);
+  drive(run, 61, 61, () => ({ link_up: false }), () => CELL_OK, c);
+  drive(run, 62, 300, () => ({ ...stuck, link_up: true }), () => CELL_OK, c);
+  assert.equal(run.state.primary, "cell");
+  // An alert the engine ignores changes nothing.
+  const ignored = start(c);
+  drive(ignored, 61, 61, () => ({ link_up: false }), () => CELL_OK, c);
+  drive(
+    ignored,
+    62,
+    300,
+    () => ({ ...DISH_OK, link_up: true, alerts: ["roaming"] }),
+    () => CELL_OK,
+    c,
+  );
+  assert.equal(ignored.state.primary, "sl");
+});

@@ -248,6 +248,9 @@ export function fastRestore(
     if (freshString(m, "outage_cause", now, stale) !== undefined) return null;
     const slot = freshNumber(m, "seconds_to_first_nonempty_slot", now, stale);
     if (slot !== undefined && slot > 0) return null;
+    // The dish's own 1 Hz history: its latest second must not have dropped PoP pings either.
+    const pop = freshNumber(m, "pop_drop_pct", now, stale);
+    if (pop !== undefined && pop > 0) return null;
   }
   return `fast restore: ${cause === "link" ? "link" : `dish outage ${cause}`} over after ${
     fmt(outage)

@@ -253,8 +253,9 @@ function parseHeaderExtras(h: Record<string, unknown>): Pick<Trace, "config" | "
       if (!(k in DEFAULT_ENGINE_CONFIG)) {
         throw new TraceError(1, `"config.${k}" is not an engine option`);
       }
-      const want = typeof (DEFAULT_ENGINE_CONFIG as Record<string, unknown>)[k];
-      if (typeof v !== want) {
+      const def = (DEFAULT_ENGINE_CONFIG as Record<string, unknown>)[k];
+      if (typeof v !== typeof def) {
+        const want = typeof def;
         throw new TraceError(1, `"config.${k}" must be a ${want}, got ${JSON.stringify(v)}`);
       }
       config[k] = v;
