@@ -25,7 +25,7 @@
 
 import { parseArgs } from "node:util";
 import { BASELINES, type PrimaryTimeline } from "../sim/baselines.ts";
-import { engineConfig } from "../engine/config.ts";
+import { DEFAULT_ENGINE_CONFIG, engineConfig } from "../engine/config.ts";
 import {
   addedSwitches,
   computeMetrics,
@@ -115,8 +115,18 @@ let engineOverrides: Record<string, unknown> = {};
 if (values.engine !== undefined) {
   try {
     engineOverrides = JSON.parse(values.engine);
+    if (typeof engineOverrides !== "object" || engineOverrides === null) throw new Error();
+    if (Array.isArray(engineOverrides)) throw new Error();
   } catch {
-    console.error(`bench_engine: --engine '${values.engine}': expected a JSON object of engine options`);
+    console.error(
+      `bench_engine: --engine '${values.engine}': expected a JSON object of engine options`,
+    );
+    Deno.exit(64);
+  }
+}
+for (const key of Object.keys(engineOverrides)) {
+  if (!(key in DEFAULT_ENGINE_CONFIG)) {
+    console.error(`bench_engine: --engine: '${key}' is not an engine option (engine/config.ts)`);
     Deno.exit(64);
   }
 }
@@ -446,9 +456,7 @@ out.push(
     ride === undefined ? "" : `, ride_through_s ${ride}`
   }${suppress === undefined ? "" : `, flap_suppress ${suppress}`}${
     values.engine === undefined ? "" : `, ${values.engine}`
-  }${
-    guardOff ? ", reconfig_guard off" : ""
-  } (poll ${cfg.poll_interval_ms} ms)${
+  }${guardOff ? ", reconfig_guard off" : ""} (poll ${cfg.poll_interval_ms} ms)${
     skewMs === 0 ? "" : `; router clock off by ${skewMs} ms`
   }. ` +
     `Each scenario's figures are summed over the seeds.`,
