@@ -78,7 +78,7 @@ function fieldsFor(
     case "obstructed":
       return { ...base, ...dish, currently_obstructed: cls === "starlink" };
     case "thermal":
-      return { ...base, ...dish, alerts: cls === "starlink" ? ["thermal_throttle"] : [] };
+      return { ...base, ...dish, alerts: cls === "starlink" ? ["thermal_shutdown"] : [] };
   }
 }
 

@@ -157,7 +157,7 @@ Deno.test("predictive rules are rate-limited per rule", () => {
       run,
       t,
       t,
-      () => ({ ...DISH_OK, alerts: ["thermal_throttle"] }),
+      () => ({ ...DISH_OK, alerts: ["thermal_shutdown"] }),
       () => ({ link_up: false }),
       c,
     );

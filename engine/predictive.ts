@@ -25,8 +25,11 @@ export const PREDICTIVE_THRESHOLDS = Object.freeze({
   obstruction_rise_pct: 1,
   /** obstruction_rise: only once obstruction is at least this. */
   obstruction_floor_pct: 2,
-  /** Dish alerts that predict a thermal outage. */
-  thermal_alerts: ["thermal_throttle", "thermal_shutdown", "power_supply_thermal_throttle"],
+  /**
+   * Dish alerts that predict a thermal outage. Throttling alone only holds
+   * (see {@linkcode ALERT_EFFECTS}).
+   */
+  thermal_alerts: ["thermal_shutdown"],
   /**
    * swupdate_reboot: leave this many seconds before the reboot time the dish
    * reports (`swupdate_reboot_in_s`); the flag alone does not act.
@@ -71,8 +74,12 @@ export const ALERT_EFFECTS: Readonly<Record<string, { effect: AlertEffect; why: 
       effect: "leave",
       why: "the dish is shutting down to cool: an outage follows",
     },
-    thermal_throttle: { effect: "leave", why: "throttling precedes loss and a thermal shutdown" },
-    power_supply_thermal_throttle: { effect: "leave", why: "as thermal_throttle, from the PSU" },
+    thermal_throttle: {
+      effect: "hold",
+      why: "the link still works while throttled (probes and trend rules catch real loss); " +
+        "leaving at once cost 15 min on the metered backup before a shutdown",
+    },
+    power_supply_thermal_throttle: { effect: "hold", why: "as thermal_throttle, from the PSU" },
     motors_stuck: { effect: "hold", why: "the dish cannot re-point; outages are likely" },
     mast_not_near_vertical: {
       effect: "hold",
