@@ -265,7 +265,7 @@ function finite(value: unknown): number | undefined {
  */
 export function mapStatus(
   status: Record<string, unknown>,
-  at: { t: number; member: string; unknownAlertFields?: number[] },
+  at: { t: number; member: string; unknownAlertFields?: number[]; wall_ms?: number },
 ): Observation {
   const obs: Observation = { t: at.t, member: at.member };
   const drop = finite(status.pop_ping_drop_rate) ?? 0;
@@ -290,7 +290,23 @@ export function mapStatus(
   const slot = finite(status.seconds_to_first_nonempty_slot) ?? 0;
   if (slot >= 0) obs.seconds_to_first_nonempty_slot = slot;
   obs.swupdate_reboot_ready = status.swupdate_reboot_ready === true;
+  // When the update reboot is scheduled (software_update_stats.reboot_scheduled_utc_time):
+  // the engine leaves just before it rather than at the flag (docs/engine.md).
+  const stats = status.software_update_stats as Record<string, unknown> | undefined;
+  const when = finite(stats?.reboot_scheduled_utc_time);
+  if (obs.swupdate_reboot_ready && when !== undefined && when > 0 && at.wall_ms !== undefined) {
+    obs.swupdate_reboot_in_s = Math.max(0, unixSeconds(when) - at.wall_ms / 1000);
+  }
   return obs;
+}
+
+/**
+ * A Unix time of unknown unit as seconds. The proto names the field a UTC
+ * time without a unit and no capture shows one set, so the magnitude decides:
+ * nanoseconds (> 1e14), milliseconds (> 1e11) or seconds.
+ */
+function unixSeconds(v: number): number {
+  return v > 1e14 ? v / 1e9 : v > 1e11 ? v / 1e3 : v;
 }
 
 /**
@@ -738,6 +754,7 @@ export class StarlinkCollector {
       t,
       member: this.#member,
       unknownAlertFields: unknownAlerts,
+      wall_ms: Date.now(),
     });
     const gps = (status.gps_stats ?? {}) as Record<string, unknown>;
     const swState = status.software_update_state;

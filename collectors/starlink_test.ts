@@ -532,3 +532,27 @@ Deno.test("every dish alert has a documented effect in the engine (ALERT_EFFECTS
     assert.ok(e.why.length > 10, `${name}: say why`);
   }
 });
+
+Deno.test("mapStatus: the scheduled update reboot becomes swupdate_reboot_in_s (seconds, ms or ns)", () => {
+  const wall = Date.UTC(2026, 0, 1);
+  for (const at of [wall / 1000 + 600, wall + 600_000, (wall + 600_000) * 1e6]) {
+    const obs = mapStatus(
+      { swupdate_reboot_ready: true, software_update_stats: { reboot_scheduled_utc_time: at } },
+      { t: 0, member: "s", wall_ms: wall },
+    );
+    assert.equal(Math.round(obs.swupdate_reboot_in_s!), 600);
+  }
+  // No time, or no update waiting: no field (the flag alone does not act).
+  assert.equal(
+    mapStatus({ swupdate_reboot_ready: true }, { t: 0, member: "s", wall_ms: wall })
+      .swupdate_reboot_in_s,
+    undefined,
+  );
+  assert.equal(
+    mapStatus(
+      { software_update_stats: { reboot_scheduled_utc_time: wall / 1000 + 5 } },
+      { t: 0, member: "s", wall_ms: wall },
+    ).swupdate_reboot_in_s,
+    undefined,
+  );
+});
