@@ -14,20 +14,23 @@ export const spec: CommandSpec = {
   name: "demo",
   summary:
     "Run the real daemon on a simulated router (dish, modem, Wi-Fi, mwan3) through an obstruction story.",
-  usage: "starfail demo [--duration S] [--json] [--no-color]",
+  usage: "starfail demo [--duration S] [--record FILE] [--json] [--no-color]",
   examples: [
     "starfail demo",
     "starfail demo --duration 90",
+    "starfail demo --duration 60 --record demo.jsonl && starfail replay demo.jsonl",
     "starfail demo --json | jq -c 'select(.msg == \"Failover triggered\")'",
   ],
   options: {
     duration: { type: "string" },
     json: { type: "boolean" },
+    record: { type: "string" },
     "no-color": { type: "boolean" },
   },
   optionHelp: {
     duration: "story length in seconds, 30–600 (default 60)",
     json: "log JSON lines and print the summary as JSON",
+    record: "write the daemon's trace to FILE (replay makes the same decisions at the same times)",
     "no-color": "no ANSI colours",
   },
 };
@@ -52,6 +55,7 @@ export async function run(argv: string[]): Promise<number> {
   const summary = await runDemo({
     durationS: duration,
     logs,
+    ...(typeof parsed.values.record === "string" ? { recordPath: parsed.values.record } : {}),
     onReady: ({ socket }) => {
       if (!json) {
         console.log(

@@ -27,7 +27,8 @@ export const spec: CommandSpec = {
   ],
   options: { config: { type: "string" }, json: { type: "boolean" } },
   optionHelp: {
-    config: "UCI config whose main/scoring/member options to use (default: built-in defaults)",
+    config:
+      "UCI config whose main/scoring/member options to use (default: the options recorded in the trace, else built-in defaults)",
     json: 'print one JSON object per change of primary, then {"summary":…}',
   },
   minPositionals: 1,
@@ -105,7 +106,9 @@ export async function run(argv: string[]): Promise<number> {
   const file = parsed.positionals[0];
   const configPath = parsed.values.config;
   let trace = await loadTrace(file);
-  let cfg = engineConfig();
+  // A recorded trace carries the engine options it ran with: replay uses them unless
+  // --config asks "what would this config have done?".
+  let cfg = engineConfig(trace.config ?? {});
   if (typeof configPath === "string") {
     const loaded = await loadConfig(configPath);
     for (const w of loaded.warnings) console.error(w);

@@ -72,14 +72,19 @@ Deno.test("replay --config applies the config's engine and member options", asyn
     await Deno.writeTextFile(`${dir}/t.jsonl`, traceText());
     await Deno.writeTextFile(
       `${dir}/starfail`,
-      "config starfail 'main'\n\toption poll_interval_ms '1000'\n\toption restore_min_duration_s '300'\n",
+      "config starfail 'main'\n\toption poll_interval_ms '1000'\n\toption restore_min_duration_s '300'\n" +
+        "config member 'starlink'\n\toption class 'starlink'\n\toption weight '50'\n",
     );
     const { out } = await capture(() =>
       run([`${dir}/t.jsonl`, "--config", `${dir}/starfail`, "--json"])
     );
     const lines = out.split("\n").map((l) => JSON.parse(l));
-    assert.equal(lines.length, 3); // initial, away, summary: no failback within 300 s of recovery
-    assert.equal(lines[1].t, 50);
+    // The member section put starlink (50) below cell (80): cell from the start, no switch;
+    // main's poll_interval_ms 1000 gives a tick a second over the 200 s.
+    assert.equal(lines.length, 2);
+    assert.equal(lines[0].primary, "cell");
+    assert.equal(lines[1].summary.switches, 0);
+    assert.equal(lines[1].summary.ticks, 200);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -99,6 +99,7 @@ export {
 } from "./starlink.ts";
 export type {
   DishEvent,
+  DishHistoryState,
   DishOutageRecord,
   DishPollResult,
   DishSnapshot,

@@ -180,7 +180,7 @@ export interface StarlinkCollectorOptions {
    * turns true once any of them has read the dish's history, and only outages
    * found before that are marked `backlog`. Default: this collector's own.
    */
-  history_state?: { read: boolean };
+  history_state?: DishHistoryState;
 }
 
 /** Everything one polling round produced. */
@@ -265,7 +265,7 @@ function finite(value: unknown): number | undefined {
  */
 export function mapStatus(
   status: Record<string, unknown>,
-  at: { t: number; member: string; unknownAlertFields?: number[] },
+  at: { t: number; member: string; unknownAlertFields?: number[]; wall_ms?: number },
 ): Observation {
   const obs: Observation = { t: at.t, member: at.member };
   const drop = finite(status.pop_ping_drop_rate) ?? 0;
@@ -290,7 +290,35 @@ export function mapStatus(
   const slot = finite(status.seconds_to_first_nonempty_slot) ?? 0;
   if (slot >= 0) obs.seconds_to_first_nonempty_slot = slot;
   obs.swupdate_reboot_ready = status.swupdate_reboot_ready === true;
+  // When the update reboot is scheduled (software_update_stats.reboot_scheduled_utc_time):
+  // the engine leaves just before it rather than at the flag (docs/engine.md).
+  const stats = status.software_update_stats as Record<string, unknown> | undefined;
+  const when = finite(stats?.reboot_scheduled_utc_time);
+  if (obs.swupdate_reboot_ready && when !== undefined && when > 0 && at.wall_ms !== undefined) {
+    obs.swupdate_reboot_in_s = Math.max(0, unixSeconds(when) - at.wall_ms / 1000);
+  }
   return obs;
+}
+
+/**
+ * A Unix time of unknown unit as seconds. The proto names the field a UTC
+ * time without a unit and no capture shows one set, so the magnitude decides:
+ * nanoseconds (> 1e14), milliseconds (> 1e11) or seconds.
+ */
+function unixSeconds(v: number): number {
+  return v > 1e14 ? v / 1e9 : v > 1e11 ? v / 1e3 : v;
+}
+
+/**
+ * History state shared by the collectors of one dish across config reloads:
+ * whether the history was read (outages found later are not backlog) and the
+ * cursor, so a rebuilt collector neither repeats nor skips a second.
+ */
+export interface DishHistoryState {
+  /** A history answer has been read. */
+  read: boolean;
+  /** Where the last read stopped. */
+  cursor?: HistoryCursor;
 }
 
 /** Where the history reader stands: the dish's sample counter at the last read, per boot. */
@@ -439,13 +467,12 @@ export class StarlinkCollector {
   #historyGaps = 0;
   #historyDueAt = -Infinity;
   #slowDueAt = -Infinity;
-  #cursor: HistoryCursor | undefined;
   #boot = 0;
   #lastUptime: number | undefined;
   #lastBootcount: number | undefined;
   #lastOutageStartNs = 0n;
   /** A history answer has been read (the next outages are no longer backlog). */
-  #historyState: { read: boolean };
+  #historyState: DishHistoryState;
   #previous: { software_version?: string; api_version?: number } | undefined;
   readonly #announcedFirmware = new Set<string>();
   #locationDenied = false;
@@ -727,6 +754,7 @@ export class StarlinkCollector {
       t,
       member: this.#member,
       unknownAlertFields: unknownAlerts,
+      wall_ms: Date.now(),
     });
     const gps = (status.gps_stats ?? {}) as Record<string, unknown>;
     const swState = status.software_update_state;
@@ -760,8 +788,8 @@ export class StarlinkCollector {
     this.#historyDueAt = t + this.#historyMs / 1000;
     const backlog = !this.#historyState.read;
     this.#historyState.read = true;
-    const take = takeHistory(this.#cursor, answer.body, this.#boot);
-    this.#cursor = take.cursor;
+    const take = takeHistory(this.#historyState.cursor, answer.body, this.#boot);
+    this.#historyState.cursor = take.cursor;
     if (take.lost > 0) {
       this.#historyGaps += take.lost;
       this.#event(result, {
@@ -775,9 +803,9 @@ export class StarlinkCollector {
       const obs: Observation = {
         t: t - sample.age_s,
         member: this.#member,
-        loss_pct: Math.min(100, Math.max(0, sample.drop * 100)),
+        pop_drop_pct: Math.min(100, Math.max(0, sample.drop * 100)),
       };
-      if (sample.latency !== undefined) obs.latency_ms = sample.latency;
+      if (sample.latency !== undefined) obs.pop_latency_ms = sample.latency;
       result.history.push(obs);
     }
     this.#historySamples += take.samples.length;

@@ -4,6 +4,7 @@ import { startDishSim } from "../sim/dish_sim.ts";
 import {
   detectDrift,
   type DishEvent,
+  type DishHistoryState,
   gpsNsToUnixMs,
   type HistoryCursor,
   mapStatus,
@@ -11,7 +12,8 @@ import {
   takeHistory,
   TESTED_API_VERSION,
 } from "./starlink.ts";
-import { decodeResponse } from "./starlink_proto.ts";
+import { decodeResponse, starlinkRoot } from "./starlink_proto.ts";
+import { ALERT_EFFECTS } from "../engine/predictive.ts";
 import type { Observation } from "../engine/types.ts";
 
 const REF = new URL("./testdata/starlink/", import.meta.url);
@@ -240,9 +242,9 @@ Deno.test({
       // The sample of simulated second s is stamped t = s + 1 (the end of that second).
       for (const obs of h.history) {
         const sample = h.sim.sampleAt(obs.t - 1);
-        assert.equal(obs.loss_pct, sample.drop * 100);
-        if (sample.drop >= 1 || sample.latency <= 0) assert.equal(obs.latency_ms, undefined);
-        else assert.equal(obs.latency_ms, Math.fround(sample.latency));
+        assert.equal(obs.pop_drop_pct, sample.drop * 100);
+        if (sample.drop >= 1 || sample.latency <= 0) assert.equal(obs.pop_latency_ms, undefined);
+        else assert.equal(obs.pop_latency_ms, Math.fround(sample.latency));
       }
       assert.ok(h.events.some((e) => e.kind === "reboot"), "the reboot was noticed");
       // Within the last boot every second since boot was delivered.
@@ -252,6 +254,36 @@ Deno.test({
       assert.deepEqual(ts.filter((t) => t > lastBootStart), expected);
     } finally {
       await h.close();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "collector: a rebuilt collector sharing the history state (config reload) neither repeats nor skips a second",
+  ...net,
+  async fn() {
+    const clock = { t: 30 };
+    const shared: DishHistoryState = { read: false };
+    const first = await harness({ scenario: "healthy" }, clock, { history_state: shared });
+    let h2: Harness | null = null;
+    try {
+      await first.collector.pollOnce();
+      clock.t += 20;
+      await first.collector.pollOnce();
+      await first.collector.stop();
+      h2 = await harness({ scenario: "healthy" }, clock, { history_state: shared });
+      clock.t += 15;
+      await h2.collector.pollOnce();
+      const ts = [...first.history, ...h2.history].map((o) => o.t);
+      assert.ok(h2.history.length > 0, "the rebuilt collector delivers new seconds");
+      assert.equal(new Set(ts).size, ts.length, "no second delivered twice");
+      for (let i = 1; i < ts.length; i++) assert.equal(ts[i] - ts[i - 1], 1, "no second skipped");
+      // The dish's own view, never mistaken for a probe round.
+      assert.ok(h2.history.every((o) => o.loss_pct === undefined && o.pop_drop_pct !== undefined));
+    } finally {
+      await first.close();
+      await h2?.close();
     }
   },
 });
@@ -486,4 +518,41 @@ Deno.test({
       await h.close();
     }
   },
+});
+
+Deno.test("every dish alert has a documented effect in the engine (ALERT_EFFECTS)", () => {
+  const fields = starlinkRoot.lookupType("SpaceX.API.Device.DishAlerts").fieldsArray.map((f) =>
+    f.name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)
+  );
+  assert.ok(fields.length >= 20);
+  const missing = fields.filter((f) => ALERT_EFFECTS[f] === undefined);
+  assert.deepEqual(missing, [], `alerts without an effect: ${missing.join(", ")}`);
+  for (const [name, e] of Object.entries(ALERT_EFFECTS)) {
+    assert.ok(fields.includes(name), `${name} is not a DishAlerts field`);
+    assert.ok(e.why.length > 10, `${name}: say why`);
+  }
+});
+
+Deno.test("mapStatus: the scheduled update reboot becomes swupdate_reboot_in_s (seconds, ms or ns)", () => {
+  const wall = Date.UTC(2026, 0, 1);
+  for (const at of [wall / 1000 + 600, wall + 600_000, (wall + 600_000) * 1e6]) {
+    const obs = mapStatus(
+      { swupdate_reboot_ready: true, software_update_stats: { reboot_scheduled_utc_time: at } },
+      { t: 0, member: "s", wall_ms: wall },
+    );
+    assert.equal(Math.round(obs.swupdate_reboot_in_s!), 600);
+  }
+  // No time, or no update waiting: no field (the flag alone does not act).
+  assert.equal(
+    mapStatus({ swupdate_reboot_ready: true }, { t: 0, member: "s", wall_ms: wall })
+      .swupdate_reboot_in_s,
+    undefined,
+  );
+  assert.equal(
+    mapStatus(
+      { software_update_stats: { reboot_scheduled_utc_time: wall / 1000 + 5 } },
+      { t: 0, member: "s", wall_ms: wall },
+    ).swupdate_reboot_in_s,
+    undefined,
+  );
 });

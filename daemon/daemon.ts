@@ -8,8 +8,8 @@
 
 import { getLogger } from "@logtape/logtape";
 import * as v from "valibot";
-import { loadConfig, MemberSchema, type StarfailConfig } from "../config/mod.ts";
-import { engineConfigFromConfig } from "../engine/mod.ts";
+import { configToJson, loadConfig, MemberSchema, type StarfailConfig } from "../config/mod.ts";
+import { type EngineConfig, engineConfigFromConfig } from "../engine/mod.ts";
 import type { MemberSpec, Observation } from "../engine/types.ts";
 import { type ExecResult, runCommand, type RunOptions } from "../collectors/exec.ts";
 import { MemberProber } from "../collectors/probe.ts";
@@ -20,7 +20,11 @@ import {
   type CellularSource,
   detectCellular,
 } from "../collectors/cellular.ts";
-import { type DishOutageRecord, StarlinkCollector } from "../collectors/starlink.ts";
+import {
+  type DishHistoryState,
+  type DishOutageRecord,
+  StarlinkCollector,
+} from "../collectors/starlink.ts";
 import { parseUciShow } from "../controllers/uci_show.ts";
 import { findDefaultRule, Mwan3Controller, policyMembers } from "../controllers/mwan3.ts";
 import { RouteController } from "../controllers/route.ts";
@@ -93,6 +97,8 @@ export interface DaemonHandle {
   mode: "mwan3" | "route" | "none";
   /** What is registered on ubus now (the object, the netifd listener), and how often it connected. */
   ubus(): RegistrationState;
+  /** With `--record`: the clock time (s) the trace's times count from; null without. */
+  recordT0: number | null;
   /** Re-reads the config and re-discovers members, keeping history (SIGHUP). */
   reload(): Promise<void>;
   /** Stops everything (SIGTERM). */
@@ -105,13 +111,22 @@ class TraceRecorder {
   #t0: number;
   #enc = new TextEncoder();
 
-  constructor(path: string, members: MemberSpec[], t0: number) {
+  constructor(path: string, members: MemberSpec[], t0: number, config: EngineConfig) {
     this.#file = Deno.openSync(path, { write: true, create: true, truncate: true });
     this.#t0 = t0;
+    // Everything replay needs to make the same decisions: the members with their options,
+    // in order, the effective engine options, and when the engine started.
     this.#line({
       starfail_trace: 1,
-      members: members.map((m) => ({ name: m.name, class: m.class, weight: m.weight })),
+      members,
+      config,
+      start_t: 0,
     });
+  }
+
+  /** One engine tick, after the observations it was given. */
+  tick(t: number): void {
+    this.#line({ tick: Math.round((t - this.#t0) * 1000) / 1000 });
   }
 
   #line(obj: unknown): void {
@@ -291,7 +306,7 @@ async function assemble(
   urgent: (obs: Observation) => void,
   linkUp: Map<string, boolean>,
   prevNetifd: NetifdCollector | null,
-  dishHistory: { read: boolean },
+  dishHistory: DishHistoryState,
 ): Promise<Assembly> {
   const dryRun = opts.dryRun === true || cfg.main.dry_run;
   const ubus = server.connected ? server : null;
@@ -643,6 +658,7 @@ function notificationFor(ev: DaemonEvent, kind: string | undefined): Notificatio
     return "failover";
   }
   if (ev.type === "member_state" && ev.to === "down") return "member_down";
+  if (ev.type === "dish_api") return "api_drift";
   return null;
 }
 
@@ -685,7 +701,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<DaemonHandle> {
   };
   // Survives config reloads, so a rebuilt dish collector does not take outages it
   // (re)reads from the dish's list for ones from before the daemon was watching.
-  const dishHistory = { read: false };
+  const dishHistory: DishHistoryState = { read: false };
   let asm = await assemble(cfg, opts, server, run, clock, urgent, linkUp, null, dishHistory);
 
   const store = new TelemetryStore({
@@ -695,18 +711,22 @@ export async function startDaemon(opts: DaemonOptions): Promise<DaemonHandle> {
     max_ram_mb: cfg.main.max_ram_mb,
   });
   let notifier = new Notifier(cfg.notifications);
+  const engineCfg = engineConfigFromConfig(cfg);
+  const recordT0 = clock.now();
   const recorder = opts.recordPath
-    ? new TraceRecorder(opts.recordPath, asm.members, clock.now())
+    ? new TraceRecorder(opts.recordPath, asm.members, recordT0, engineCfg)
     : null;
 
   const rt = new Runtime({
     clock,
-    engine: engineConfigFromConfig(cfg),
+    engine: engineCfg,
     members: asm.members,
     sources: asm.sources,
     applier: asm.applier,
     monitor: opts.monitor,
-    ...(recorder !== null ? { record: (o: Observation) => recorder.record(o) } : {}),
+    ...(recorder !== null
+      ? { record: (o: Observation) => recorder.record(o), recordTick: (t) => recorder.tick(t) }
+      : {}),
     telemetry: alertingSink(storeSink(store, linkUp), server, new AlertTracker()),
   });
   runtime = rt;
@@ -721,6 +741,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<DaemonHandle> {
     if (type === null) return;
     const title = type === "member_down"
       ? `starfail: ${ev.member} is down`
+      : type === "api_drift"
+      ? `starfail: the dish's API changed`
       : `starfail: ${type} ${ev.from ?? "none"} → ${ev.to}`;
     void notifier.notify({
       type,
@@ -739,6 +761,9 @@ export async function startDaemon(opts: DaemonOptions): Promise<DaemonHandle> {
     a.starlink?.onEvent((e) => {
       rt.event(e.kind === "api_changed" ? "dish_api" : "collector", { member, reason: e.message });
     });
+    // The dish's 1 Hz history (its own PoP ping drop rate and latency), each second once
+    // (the cursor is shared across reloads): the engine uses it as the dish's view of its link.
+    a.starlink?.onHistory((obs) => rt.ingest(obs));
     // The dish's own outage records (from its history): what it saw, even between polls.
     // A collector built by a reload reads the dish's whole list again; what an earlier
     // collector already reported is dropped here.
@@ -850,6 +875,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<DaemonHandle> {
     runtime: rt,
     backend,
     members: () => asm.members,
+    recordT0: recorder === null ? null : recordT0,
     get mode() {
       return asm.mode;
     },

@@ -31,6 +31,8 @@ export interface DemoOptions {
   durationS?: number;
   /** Logging, so the daemon's `setlog` works. */
   logs?: LogHandle;
+  /** `--record FILE`: record the daemon's trace (replay it with `starfail replay FILE`). */
+  recordPath?: string;
   /** Called once the simulated router is up, with the socket the CLI can query. */
   onReady?: (info: { socket: string; dir: string }) => void;
 }
@@ -45,6 +47,8 @@ export interface DemoSwitch {
   to: string;
   /** The engine's reason. */
   reason: string;
+  /** With `recordPath`: the engine's decision time in the recorded trace's seconds. */
+  trace_t?: number;
 }
 
 /** What the demo shows at the end. */
@@ -128,6 +132,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoSummary> {
     socket,
     run,
     monitor: true,
+    ...(opts.recordPath !== undefined ? { recordPath: opts.recordPath } : {}),
     ...(opts.logs ? { logs: opts.logs } : {}),
   });
   opts.onReady?.({ socket, dir });
@@ -142,6 +147,9 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoSummary> {
         from: ev.from,
         to: ev.to,
         reason: ev.reason,
+        ...(handle.recordT0 !== null
+          ? { trace_t: Math.round((ev.t - handle.recordT0) * 1000) / 1000 }
+          : {}),
       });
     }
   });
@@ -204,7 +212,9 @@ export function formatSummary(s: DemoSummary): string {
   ];
   for (const sw of s.switches) {
     lines.push(
-      `  ${sw.at_s.toFixed(1).padStart(5)} s  ${sw.from ?? "(start)"} → ${sw.to}: ${sw.reason}`,
+      `  ${sw.at_s.toFixed(1).padStart(5)} s  ${
+        sw.trace_t === undefined ? "" : `(trace ${sw.trace_t.toFixed(1)} s)  `
+      }${sw.from ?? "(start)"} → ${sw.to}: ${sw.reason}`,
     );
   }
   const left = s.switches.find((x) => x.from !== null && x.at_s >= s.obstruction_at_s);

@@ -155,6 +155,8 @@ export interface RuntimeOptions {
   telemetry: TelemetrySink;
   /** Called with every observation ingested (the `--record` trace writer). */
   record?: (obs: Observation) => void;
+  /** Called with every engine tick's time, after the observations it was given (`--record`). */
+  recordTick?: (t: number) => void;
   /** Log each tick's scores at info level (the `--monitor` view) instead of debug. */
   monitor?: boolean;
   /** Re-apply the current decision this often even without a change, to catch drift (s). */
@@ -297,6 +299,7 @@ export class Runtime {
       this.#opts.telemetry.sample(obs, wall);
       this.#opts.record?.(obs);
     }
+    this.#opts.recordTick?.(now);
     const result = tick(state, now, this.#engineCfg);
     this.#state = result.state;
     for (const m of result.state.members) {

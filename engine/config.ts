@@ -119,6 +119,34 @@ export interface EngineConfig {
    * off. Default 2, RFC 2439's suppress limit (2000 at 1000 per flap).
    */
   flap_suppress?: number;
+  /**
+   * Flap suppression decays with clean time: a member out of `down` for this
+   * many seconds (no down since) is no longer flap-suppressed, and its
+   * stability hold is at most this long, whatever its down count. A rate of
+   * downs high enough to make leaving it again likely within minutes leaves
+   * few clean stretches this long (with a down every ~90 s, 4 % of them).
+   * Default 300 (half of `history_window_s`'s default).
+   */
+  flap_release_s?: number;
+  /**
+   * Ride-through limit when the member that would take over is metered:
+   * leaving costs two switches (3 s each in the benchmark's cost), about a
+   * second of detection and the metered seconds until the failback, so a
+   * dish-predicted gap shorter than this is cheaper ridden through. Default 8.
+   */
+  ride_through_metered_s?: number;
+  /**
+   * Fast failback: a member that went down from a dish outage (any cause)
+   * lasting at most this many seconds, or from a link drop or a dish reboot
+   * (BOOTING) of any length, whose cause is over — link up, and for a dish a fresh status
+   * with no outage and no satellite gap ahead — and whose probes pass the
+   * restore thresholds for `fast_restore_s` is `up` at once and may be
+   * failed back to without warm-up, stability hold or cooldown (flap
+   * suppression still applies). 0 turns it off. Default 60.
+   */
+  fast_failback_max_outage_s?: number;
+  /** Fast failback: seconds of passing probes (at least) before the member counts as up. Default 4. */
+  fast_restore_s?: number;
 }
 
 /** Defaults: the UCI defaults of docs/design.md plus the engine-only curve options. */
@@ -167,6 +195,10 @@ export const DEFAULT_ENGINE_CONFIG: Readonly<Required<EngineConfig>> = Object.fr
   ride_through_s: 6,
   reconfig_guard: true,
   flap_suppress: 2,
+  flap_release_s: 300,
+  ride_through_metered_s: 6,
+  fast_failback_max_outage_s: 60,
+  fast_restore_s: 4,
 });
 
 /**

@@ -18,6 +18,7 @@ import { inReconfigWindow } from "./reconfig.ts";
 import {
   applyRuleHolds,
   evaluateRisks,
+  HOLD_ONLY_RULES,
   PREDICTIVE_THRESHOLDS,
   ruleRateLimitS,
 } from "./predictive.ts";
@@ -280,6 +281,7 @@ export function tick(state: EngineState, t: number, config: EngineConfig): TickR
   if (config.predictive && override === null && cur !== undefined) {
     const limit = ruleRateLimitS(config);
     for (const r of cur.risks) {
+      if (HOLD_ONLY_RULES.has(r.rule)) continue;
       const last = cur.rule_fired[r.rule];
       if (last === undefined || now - last >= limit) {
         firing = r;
@@ -312,6 +314,12 @@ export function tick(state: EngineState, t: number, config: EngineConfig): TickR
       to: firing.rule,
       reason: sel.reason,
     });
+  }
+  if ((state.ride ?? null) === null && (sel.ride ?? null) !== null && cur !== undefined) {
+    // A down the engine rides through was predicted by the dish and handled without a
+    // switch: it does not count towards flap suppression.
+    const i = members.findIndex((m) => m.spec.name === cur.spec.name);
+    members[i] = { ...members[i], flap: Math.max(0, members[i].flap - 1) };
   }
   const changed = sel.primary !== state.primary;
   const kind = changed ? sel.kind : overrideEnded ? "override_end" : sel.kind;

@@ -78,7 +78,7 @@ function fieldsFor(
     case "obstructed":
       return { ...base, ...dish, currently_obstructed: cls === "starlink" };
     case "thermal":
-      return { ...base, ...dish, alerts: cls === "starlink" ? ["thermal_throttle"] : [] };
+      return { ...base, ...dish, alerts: cls === "starlink" ? ["thermal_shutdown"] : [] };
   }
 }
 
@@ -139,7 +139,13 @@ Deno.test("property: no discretionary switch inside the cooldown; never to a dow
             const to = s.members.find((m) => m.spec.name === s.primary)!;
             assert.notEqual(to.state, "down", `switched to down member: ${d.reason}`);
             assert.notEqual(to.state, "unknown");
-            if (["score", "failback", "predictive"].includes(d.kind) && lastSwitch !== null) {
+            const fast = d.reason.startsWith("fast failback");
+            if (fast) {
+              // A fast failback skips the cooldown, but only to a member fast-restored just now.
+              assert.ok(to.fast_until != null && d.t < to.fast_until, d.reason);
+            } else if (
+              ["score", "failback", "predictive"].includes(d.kind) && lastSwitch !== null
+            ) {
               const from = prevState.members.find((m) => m.spec.name === prevPrimary);
               assert.ok(
                 d.t - lastSwitch >= cooldownFor(from, cfg),

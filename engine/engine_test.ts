@@ -55,7 +55,7 @@ function start(cfg: EngineConfig, specs: MemberSpec[] = [SL, CELL]): Run {
   return drive(run, 0, 60, () => DISH_OK, () => CELL_OK, cfg);
 }
 
-const cfg = engineConfig({ poll_interval_ms: 1000 });
+const cfg = engineConfig({ fast_failback_max_outage_s: 0, poll_interval_ms: 1000 });
 
 Deno.test("the initial primary is the best member, chosen at once", () => {
   const run = start(cfg);
@@ -101,7 +101,12 @@ Deno.test("no switch to a member that is not better by switch_margin", () => {
 });
 
 Deno.test("a discretionary switch waits for the cooldown after the last switch", () => {
-  const c = engineConfig({ poll_interval_ms: 1000, cooldown_s: 120, restore_min_duration_s: 5 });
+  const c = engineConfig({
+    fast_failback_max_outage_s: 0,
+    poll_interval_ms: 1000,
+    cooldown_s: 120,
+    restore_min_duration_s: 5,
+  });
   const run = start(c);
   drive(run, 61, 62, () => ({ link_up: false }), () => CELL_OK, c);
   drive(run, 63, 400, () => DISH_OK, () => CELL_OK, c);
@@ -112,7 +117,12 @@ Deno.test("a discretionary switch waits for the cooldown after the last switch",
 });
 
 Deno.test("min_uptime_s keeps a freshly recovered member from being chosen by score", () => {
-  const c = engineConfig({ poll_interval_ms: 1000, min_uptime_s: 90, restore_min_duration_s: 5 });
+  const c = engineConfig({
+    fast_failback_max_outage_s: 0,
+    poll_interval_ms: 1000,
+    min_uptime_s: 90,
+    restore_min_duration_s: 5,
+  });
   const run = start(c);
   drive(run, 61, 61, () => ({ link_up: false }), () => CELL_OK, c);
   drive(run, 62, 300, () => DISH_OK, () => CELL_OK, c);
@@ -138,7 +148,7 @@ Deno.test("predictive: currently_obstructed leaves Starlink before an outage", (
 });
 
 Deno.test("predictive rules are rate-limited per rule", () => {
-  const c = engineConfig({ poll_interval_ms: 1000, cooldown_s: 0 });
+  const c = engineConfig({ fast_failback_max_outage_s: 0, poll_interval_ms: 1000, cooldown_s: 0 });
   const run = start(c, [SL, { ...CELL, weight: 100 }]);
   // No healthy alternative: cell is down, so each firing is a warning only.
   const preds: number[] = [];
@@ -147,7 +157,7 @@ Deno.test("predictive rules are rate-limited per rule", () => {
       run,
       t,
       t,
-      () => ({ ...DISH_OK, alerts: ["thermal_throttle"] }),
+      () => ({ ...DISH_OK, alerts: ["thermal_shutdown"] }),
       () => ({ link_up: false }),
       c,
     );
@@ -162,13 +172,24 @@ Deno.test("predictive rules are rate-limited per rule", () => {
 Deno.test("a member at risk is not a failback target", () => {
   const run = start(cfg);
   drive(run, 61, 61, () => ({ link_up: false }), () => CELL_OK, cfg);
-  drive(run, 62, 300, () => ({ ...DISH_OK, swupdate_reboot_ready: true }), () => CELL_OK, cfg);
+  drive(
+    run,
+    62,
+    300,
+    () => ({ ...DISH_OK, swupdate_reboot_ready: true, swupdate_reboot_in_s: 5 }),
+    () => CELL_OK,
+    cfg,
+  );
   assert.equal(run.state.primary, "cell");
   assert.equal(run.state.members[0].risks[0].rule, "swupdate_reboot");
 });
 
 Deno.test("predictive off: currently_obstructed alone does not switch", () => {
-  const c = engineConfig({ poll_interval_ms: 1000, predictive: false });
+  const c = engineConfig({
+    fast_failback_max_outage_s: 0,
+    poll_interval_ms: 1000,
+    predictive: false,
+  });
   const run = start(c);
   drive(run, 61, 90, () => ({ ...DISH_OK, currently_obstructed: true }), () => CELL_OK, c);
   assert.equal(run.decisions.length, 1);
@@ -303,7 +324,7 @@ Deno.test("no ride-through without a short prediction, with the link down, or wh
     {
       name: "off",
       sl: { loss_pct: 100, outage_cause: "NO_SCHEDULE", seconds_to_first_nonempty_slot: 2 },
-      c: engineConfig({ poll_interval_ms: 1000, ride_through_s: 0 }),
+      c: engineConfig({ fast_failback_max_outage_s: 0, poll_interval_ms: 1000, ride_through_s: 0 }),
     },
   ];
   for (const k of cases) {
@@ -383,7 +404,9 @@ Deno.test("flap suppression: a member that went down three times is not failed b
   assert.equal(held.primary, "cell");
   assert.match(held.reason, /sl leads by \d+ points \(flap-suppressed: 2\.\d recent downs\)/);
   // Without suppression only the (shorter) stability hold applies.
-  const off = runWith(engineConfig({ poll_interval_ms: 1000, flap_suppress: 0 }));
+  const off = runWith(
+    engineConfig({ fast_failback_max_outage_s: 0, poll_interval_ms: 1000, flap_suppress: 0 }),
+  );
   const early = off.decisions.find((d) => d.t > 106 && d.primary === "sl");
   assert.ok(early !== undefined && early.t < back.t - 100, `without: ${early?.t}`);
 });
@@ -399,4 +422,93 @@ Deno.test("flap suppression does not stop a member from taking over when the pri
   drive(run, 201, 205, () => DISH_OK, () => ({ link_up: false }), cfg);
   assert.equal(run.state.primary, "sl");
   assert.equal(run.decisions.at(-1)!.kind, "hard");
+});
+
+Deno.test("fast failback: a short dish outage that is over is failed back within seconds; off, the 30 s recovery applies", () => {
+  const outage = (t: number): Fields =>
+    t < 70 ? { loss_pct: 100, obstruction_pct: 0.5, outage_cause: "OBSTRUCTED" } : DISH_OK;
+  const fast = engineConfig({ poll_interval_ms: 1000 });
+  const on = drive(start(fast), 61, 140, outage, () => CELL_OK, fast);
+  const back = on.decisions.find((d) => d.primary === "sl" && d.t > 61);
+  assert.ok(back !== undefined, "failed back");
+  assert.ok(back.t <= 80, `fast failback at t=${back.t}`);
+  assert.match(back.reason, /^fast failback to sl .*dish outage OBSTRUCTED over after/);
+  // A gap the dish still announces keeps it out of the fast path.
+  const gap = drive(
+    start(fast),
+    61,
+    90,
+    (t) => t < 70 ? outage(t) : { ...DISH_OK, seconds_to_first_nonempty_slot: 30 },
+    () => CELL_OK,
+    fast,
+  );
+  assert.equal(gap.state.primary, "cell");
+  const off = drive(start(cfg), 61, 140, outage, () => CELL_OK, cfg);
+  const slow = off.decisions.find((d) => d.primary === "sl" && d.t > 61);
+  assert.ok(slow === undefined || slow.t >= 100, `slow failback at t=${slow?.t}`);
+});
+
+Deno.test("flap suppression is released after flap_release_s of clean time", () => {
+  const c = engineConfig({ poll_interval_ms: 1000, fast_failback_max_outage_s: 0 });
+  const run = start(c);
+  // Five short outages a minute apart: suppressed.
+  for (let k = 0; k < 5; k++) {
+    const t0 = 61 + 60 * k;
+    drive(run, t0, t0 + 5, () => ({ loss_pct: 100, outage_cause: "OBSTRUCTED" }), () => CELL_OK, c);
+    drive(run, t0 + 6, t0 + 59, () => DISH_OK, () => CELL_OK, c);
+  }
+  assert.equal(run.state.primary, "cell");
+  // Clean since the last outage ended (t≈307): released 300 s later, far sooner than the count decays.
+  drive(run, 361, 720, () => DISH_OK, () => CELL_OK, c);
+  const back = run.decisions.find((d) => d.primary === "sl" && d.t > 361);
+  assert.ok(back !== undefined && back.t <= 700, `failback at t=${back?.t}`);
+  assert.ok(back.t >= 306 + 300, `released at t=${back.t}, before 300 s clean`);
+});
+
+Deno.test("swupdate_reboot acts on the dish's reboot time, not on the flag", () => {
+  const c = engineConfig({ poll_interval_ms: 1000 });
+  const flagOnly = drive(
+    start(c),
+    61,
+    400,
+    () => ({ ...DISH_OK, swupdate_reboot_ready: true }),
+    () => CELL_OK,
+    c,
+  );
+  assert.equal(flagOnly.state.primary, "sl");
+  const timed = drive(
+    start(c),
+    61,
+    400,
+    (t) => ({ ...DISH_OK, swupdate_reboot_ready: true, swupdate_reboot_in_s: 400 - t }),
+    () => CELL_OK,
+    c,
+  );
+  const leave = timed.decisions.find((d) => d.kind === "predictive");
+  assert.ok(leave !== undefined && leave.t >= 390, `left at t=${leave?.t}`);
+  assert.match(leave.reason, /reboots for a software update in/);
+});
+
+Deno.test("a 'hold' dish alert keeps a member from being failed back to but does not leave it", () => {
+  const c = engineConfig({ poll_interval_ms: 1000 });
+  const stuck = { ...DISH_OK, alerts: ["motors_stuck"] };
+  const kept = drive(start(c), 61, 200, () => stuck, () => CELL_OK, c);
+  assert.equal(kept.state.primary, "sl");
+  assert.equal(kept.state.members[0].risks[0].rule, "dish_alert");
+  const run = start(c);
+  drive(run, 61, 61, () => ({ link_up: false }), () => CELL_OK, c);
+  drive(run, 62, 300, () => ({ ...stuck, link_up: true }), () => CELL_OK, c);
+  assert.equal(run.state.primary, "cell");
+  // An alert the engine ignores changes nothing.
+  const ignored = start(c);
+  drive(ignored, 61, 61, () => ({ link_up: false }), () => CELL_OK, c);
+  drive(
+    ignored,
+    62,
+    300,
+    () => ({ ...DISH_OK, link_up: true, alerts: ["roaming"] }),
+    () => CELL_OK,
+    c,
+  );
+  assert.equal(ignored.state.primary, "sl");
 });

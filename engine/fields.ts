@@ -15,6 +15,7 @@ export const DISH_FIELDS: readonly FieldName[] = [
   "alerts",
   "seconds_to_first_nonempty_slot",
   "swupdate_reboot_ready",
+  "swupdate_reboot_in_s",
 ];
 
 /** Field `name` of `m` when it was reported within `staleAfterS` of `now`. */

@@ -16,7 +16,7 @@
  * @module
  */
 
-import type { EngineConfig } from "./config.ts";
+import { DEFAULT_ENGINE_CONFIG, type EngineConfig } from "./config.ts";
 import { countsAsSoftLoss, freshBool, freshNumber, freshString, recentLoss } from "./fields.ts";
 import type { EngineEvent, MemberRuntime } from "./state.ts";
 
@@ -163,7 +163,9 @@ export function stepMemberState(
     case "recovering":
       if (h.hard !== null) [next, reason] = ["down", h.hard];
       else if (!h.restorePass) [next, reason] = ["down", `recovery interrupted: ${h.restoreFail}`];
-      else if (now - (restoreSince ?? now) >= cfg.restore_min_duration_s) {
+      else if (fastRestore(m, now, cfg, restoreSince ?? now) !== null) {
+        [next, reason] = ["up", fastRestore(m, now, cfg, restoreSince ?? now)!];
+      } else if (now - (restoreSince ?? now) >= cfg.restore_min_duration_s) {
         [next, reason] = [
           "up",
           `restore thresholds held for ${fmt(now - (restoreSince ?? now))} s`,
@@ -191,11 +193,70 @@ export function stepMemberState(
     last_down: next === "down" && changed ? now : m.last_down,
     down_from: next === "down" && changed ? m.state : (m.down_from ?? null),
     flap: next === "down" && changed ? flapAt(m, now, cfg) + 1 : m.flap,
+    down_cause: next === "down" && changed ? downCause(m, now, cfg) : (m.down_cause ?? null),
+    fast_until: next === "up" && changed && reason.startsWith("fast restore")
+      ? now + cfg.restore_min_duration_s
+      : next === "down"
+      ? null
+      : (m.fast_until ?? null),
   };
   const event: EngineEvent | null = changed
     ? { t: now, type: "member_state", member: m.spec.name, from: m.state, to: next, reason }
     : null;
   return { member, event };
+}
+
+/** Why `m` is going down at `now`, if the cause can be seen to end: "link" or the dish's outage cause. */
+function downCause(m: MemberRuntime, now: number, cfg: EngineConfig): string | null {
+  if (freshBool(m, "link_up", now, cfg.stale_after_s) === false) return "link";
+  return freshString(m, "outage_cause", now, cfg.stale_after_s) ?? null;
+}
+
+/**
+ * Fast restore of a `recovering` member whose outage is known to be over:
+ * it went down from a dish outage lasting at most
+ * `fast_failback_max_outage_s`, or from a link drop or a dish reboot
+ * (BOOTING) of any length;
+ * its link is not down; a Starlink member has a fresh dish status with no
+ * outage and no satellite gap ahead (`seconds_to_first_nonempty_slot` 0 or
+ * absent); and its probes have passed the restore thresholds for
+ * `fast_restore_s`. Returns the reason, or null when it does not apply.
+ */
+export function fastRestore(
+  m: MemberRuntime,
+  now: number,
+  cfg: EngineConfig,
+  restoreSince: number,
+): string | null {
+  const maxOutage = cfg.fast_failback_max_outage_s ??
+    DEFAULT_ENGINE_CONFIG.fast_failback_max_outage_s;
+  const hold = cfg.fast_restore_s ?? DEFAULT_ENGINE_CONFIG.fast_restore_s;
+  const cause = m.down_cause ?? null;
+  if (maxOutage <= 0 || cause === null || m.last_down === null) return null;
+  const outage = restoreSince - m.last_down;
+  // A reboot or a cable put back is over for certain once the dish and link say so,
+  // however long it took; other dish outages only when short.
+  if (outage > maxOutage && cause !== "BOOTING" && cause !== "link") return null;
+  if (now - restoreSince < hold) return null;
+  const stale = cfg.stale_after_s;
+  if (freshBool(m, "link_up", now, stale) === false) return null;
+  if (m.spec.class === "starlink") {
+    if (
+      freshNumber(m, "obstruction_pct", now, stale) === undefined &&
+      freshBool(m, "currently_obstructed", now, stale) === undefined
+    ) return null;
+    if (freshString(m, "outage_cause", now, stale) !== undefined) return null;
+    const slot = freshNumber(m, "seconds_to_first_nonempty_slot", now, stale);
+    if (slot !== undefined && slot > 0) return null;
+    // The dish's own 1 Hz history: its latest second must not have dropped PoP pings either.
+    const pop = freshNumber(m, "pop_drop_pct", now, stale);
+    if (pop !== undefined && pop > 0) return null;
+  }
+  return `fast restore: ${cause === "link" ? "link" : `dish outage ${cause}`} over after ${
+    fmt(outage)
+  } s (${cause === "link" ? "link up" : "dish connected, no gap ahead"}), probes clean for ${
+    fmt(now - restoreSince)
+  } s`;
 }
 
 /**
@@ -218,7 +279,12 @@ export function flapAt(m: MemberRuntime, now: number, cfg: EngineConfig): number
 export function stabilityHoldS(m: MemberRuntime, now: number, cfg: EngineConfig): number {
   const flap = flapAt(m, now, cfg);
   const hold = cfg.restore_min_duration_s * Math.pow(2, Math.max(0, flap - 1));
-  return Math.min(Math.max(cfg.history_window_s, cfg.restore_min_duration_s), hold);
+  const release = cfg.flap_release_s ?? DEFAULT_ENGINE_CONFIG.flap_release_s;
+  return Math.min(
+    Math.max(cfg.history_window_s, cfg.restore_min_duration_s),
+    Math.max(release, cfg.restore_min_duration_s),
+    hold,
+  );
 }
 
 function fmt(v: number): string {

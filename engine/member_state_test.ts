@@ -4,7 +4,7 @@ import { createEngine, observe, tick } from "./engine.ts";
 import type { EngineState, MemberStateName } from "./state.ts";
 import type { Observation } from "./types.ts";
 
-const cfg = engineConfig({ poll_interval_ms: 1000 });
+const cfg = engineConfig({ fast_failback_max_outage_s: 0, poll_interval_ms: 1000 });
 type Fields = Omit<Observation, "t" | "member">;
 const GOOD: Fields = { latency_ms: 40, loss_pct: 0, jitter_ms: 2 };
 

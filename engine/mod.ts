@@ -35,7 +35,13 @@ export {
   type TickResult,
 } from "./engine.ts";
 export { type ScoreExplanation, type ScoreTerm, subScore } from "./scoring.ts";
-export { PREDICTIVE_RULES, PREDICTIVE_THRESHOLDS, ruleRateLimitS } from "./predictive.ts";
+export {
+  ALERT_EFFECTS,
+  type AlertEffect,
+  PREDICTIVE_RULES,
+  PREDICTIVE_THRESHOLDS,
+  ruleRateLimitS,
+} from "./predictive.ts";
 export { formatTrace, parseTrace, type Trace, TRACE_VERSION, TraceError } from "./trace.ts";
 export { readTraceFile, TraceFileError } from "./trace_file.ts";
 export {

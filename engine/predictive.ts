@@ -10,7 +10,7 @@
  */
 
 import type { EngineConfig } from "./config.ts";
-import { freshBool, freshList, freshNumber, freshSince, freshString } from "./fields.ts";
+import { freshBool, freshList, freshNumber, freshString } from "./fields.ts";
 import type { MemberRuntime, TrendPoint } from "./state.ts";
 
 /** Fixed thresholds of the predictive rules (documented in docs/engine.md). */
@@ -25,10 +25,16 @@ export const PREDICTIVE_THRESHOLDS = Object.freeze({
   obstruction_rise_pct: 1,
   /** obstruction_rise: only once obstruction is at least this. */
   obstruction_floor_pct: 2,
-  /** Dish alerts that predict a thermal outage. */
-  thermal_alerts: ["thermal_throttle", "thermal_shutdown", "power_supply_thermal_throttle"],
-  /** swupdate_reboot: the risk lasts this long after the flag appears. */
-  swupdate_risk_s: 900,
+  /**
+   * Dish alerts that predict a thermal outage. Throttling alone only holds
+   * (see {@linkcode ALERT_EFFECTS}).
+   */
+  thermal_alerts: ["thermal_shutdown"],
+  /**
+   * swupdate_reboot: leave this many seconds before the reboot time the dish
+   * reports (`swupdate_reboot_in_s`); the flag alone does not act.
+   */
+  swupdate_lead_s: 10,
   /** schedule_gap: the dish expects no slot for more than this (s). */
   schedule_gap_s: 2,
   /** rsrp_fall: slope at or below this (dB/min) … */
@@ -49,9 +55,101 @@ export const PREDICTIVE_THRESHOLDS = Object.freeze({
   loss_slope_pct_per_min: 3,
 });
 
+/** What a dish alert does: `leave` (the thermal rule), `hold` (the dish_alert rule) or `ignored`. */
+export type AlertEffect = "leave" | "hold" | "ignored";
+
+/**
+ * Every alert of the dish's `DishAlerts` (collectors/starlink_proto.ts), what
+ * the engine does with it and why. `leave`: the `thermal` rule, which leaves
+ * the member when it is primary. `hold`: the `dish_alert` rule, which makes
+ * the member "at risk" (never a failback or score target while set) but does
+ * not leave it by itself: the link may still work, and probes and the dish's
+ * outage report catch it when it stops. `ignored`: no effect, for the reason
+ * given. Alerts this build does not know arrive as `alert_<field>` and are
+ * ignored (the collector reports them as API drift).
+ */
+export const ALERT_EFFECTS: Readonly<Record<string, { effect: AlertEffect; why: string }>> = Object
+  .freeze({
+    thermal_shutdown: {
+      effect: "leave",
+      why: "the dish is shutting down to cool: an outage follows",
+    },
+    thermal_throttle: {
+      effect: "hold",
+      why: "the link still works while throttled (probes and trend rules catch real loss); " +
+        "leaving at once cost 15 min on the metered backup before a shutdown",
+    },
+    power_supply_thermal_throttle: { effect: "hold", why: "as thermal_throttle, from the PSU" },
+    motors_stuck: { effect: "hold", why: "the dish cannot re-point; outages are likely" },
+    mast_not_near_vertical: {
+      effect: "hold",
+      why: "a tilted mast narrows the sky; outages likely",
+    },
+    low_motor_current: { effect: "hold", why: "motors may fail to move the dish" },
+    dish_water_detected: { effect: "hold", why: "water in the dish: hardware may fail" },
+    is_power_save_idle: {
+      effect: "hold",
+      why: "the dish idles to save power: no service until it wakes",
+    },
+    moving_too_fast_for_policy: {
+      effect: "hold",
+      why: "service may be cut by the plan's speed policy",
+    },
+    moving_while_not_mobile: {
+      effect: "hold",
+      why: "service may be limited off the registered spot",
+    },
+    unexpected_location: {
+      effect: "ignored",
+      why: "a plan/registration notice; probes show any effect",
+    },
+    slow_ethernet_speeds: {
+      effect: "ignored",
+      why: "throughput, not reachability; probes still pass",
+    },
+    slow_ethernet_speeds_100: {
+      effect: "ignored",
+      why: "throughput (100 Mb/s link), not reachability",
+    },
+    upsu_router_port_slow: {
+      effect: "ignored",
+      why: "throughput of the PSU port, not reachability",
+    },
+    roaming: {
+      effect: "ignored",
+      why: "a billing state of the Starlink plan; no cost model for it",
+    },
+    install_pending: {
+      effect: "ignored",
+      why: "an update is pending; the reboot time (swupdate_reboot_in_s) decides the leave",
+    },
+    is_heating: {
+      effect: "ignored",
+      why: "snow melt is on; throttling, if it comes, has its own alert",
+    },
+    lower_signal_than_predicted: {
+      effect: "ignored",
+      why: "the loss it may cause is measured by probes and the obstruction score",
+    },
+    obstruction_map_reset: { effect: "ignored", why: "informational: the map is being rebuilt" },
+    dbf_telem_stale: {
+      effect: "ignored",
+      why: "the dish's internal telemetry; no link effect known",
+    },
+    router_water_detected: {
+      effect: "ignored",
+      why: "the Starlink router, not the dish or our path",
+    },
+    no_ethernet_link: {
+      effect: "ignored",
+      why: "the dish's own port state; our link_up (netifd) is the authority for our cable",
+    },
+  });
+
 /** The names of the predictive rules. */
 export const PREDICTIVE_RULES = [
   "dish_obstructed",
+  "dish_alert",
   "obstruction_rise",
   "thermal",
   "swupdate_reboot",
@@ -70,6 +168,12 @@ export interface RiskFinding {
   /** What was seen. */
   reason: string;
 }
+
+/**
+ * Rules that make a member "at risk" (not a failback target) but never leave
+ * it by themselves.
+ */
+export const HOLD_ONLY_RULES: ReadonlySet<string> = new Set(["dish_alert"]);
 
 /** Rules whose condition must hold for `trend_hold_s` before they count. */
 export const HELD_RULES: ReadonlySet<string> = new Set(["latency_trend", "loss_trend"]);
@@ -149,18 +253,27 @@ export function evaluateRisks(m: MemberRuntime, now: number, cfg: EngineConfig):
         reason: `obstruction rose from ${r1(first)}% to ${r1(obs)}% within ${P.trend_window_s} s`,
       });
     }
-    const alerts = freshList(m, "alerts", now, stale).filter((a) => P.thermal_alerts.includes(a));
+    const active = freshList(m, "alerts", now, stale);
+    const alerts = active.filter((a) => P.thermal_alerts.includes(a));
     if (alerts.length > 0) {
       out.push({ rule: "thermal", reason: `dish alert ${alerts.join(", ")}` });
     }
-    if (freshBool(m, "swupdate_reboot_ready", now, stale) === true) {
-      const since = freshSince(m, "swupdate_reboot_ready", now, stale) ?? now;
-      if (now - since < P.swupdate_risk_s) {
-        out.push({
-          rule: "swupdate_reboot",
-          reason: "dish has a software update waiting for a reboot",
-        });
-      }
+    const holds = active.filter((a) => ALERT_EFFECTS[a]?.effect === "hold");
+    if (holds.length > 0) {
+      out.push({
+        rule: "dish_alert",
+        reason: `dish alert ${holds.join(", ")} (${ALERT_EFFECTS[holds[0]].why})`,
+      });
+    }
+    const rebootIn = freshNumber(m, "swupdate_reboot_in_s", now, stale);
+    if (
+      freshBool(m, "swupdate_reboot_ready", now, stale) === true && rebootIn !== undefined &&
+      rebootIn >= 0 && rebootIn <= P.swupdate_lead_s
+    ) {
+      out.push({
+        rule: "swupdate_reboot",
+        reason: `dish reboots for a software update in ${r1(rebootIn)} s`,
+      });
     }
     const slot = freshNumber(m, "seconds_to_first_nonempty_slot", now, stale);
     if (outage === undefined && slot !== undefined && slot > P.schedule_gap_s) {

@@ -4,6 +4,9 @@
  * after its time. Like the daemon (daemon/daemon.ts ticks at once when a
  * member's link goes down), an observation `link_up: false` for a member
  * whose link was not already down runs an extra tick at its own time.
+ * A trace that recorded the engine's ticks (the daemon's `--record`) is
+ * replayed at exactly those ticks instead, each after the observations the
+ * live engine had been given by then, so replay makes the live decisions.
  * Pure and deterministic.
  *
  * @module
@@ -80,7 +83,9 @@ export interface ReplayOptions {
 export function replay(trace: Trace, config: EngineConfig, opts: ReplayOptions = {}): ReplayResult {
   const step = config.poll_interval_ms / 1000;
   const obs = trace.observations;
-  const t0 = obs.length > 0 ? obs[0].t : 0;
+  const recorded = trace.ticks ?? [];
+  const t0 = trace.start_t ??
+    (recorded.length > 0 ? Math.min(recorded[0].t, obs[0]?.t ?? Infinity) : obs[0]?.t ?? 0);
   const tEnd = obs.length > 0 ? obs[obs.length - 1].t : 0;
   let state = createEngine(trace.members, config, t0);
   const changes: PrimaryChange[] = [];
@@ -118,7 +123,15 @@ export function replay(trace: Trace, config: EngineConfig, opts: ReplayOptions =
     }
     return r;
   };
-  for (let k = 0;; k++) {
+  if (recorded.length > 0) {
+    // A recorded trace: the same observations before each tick, the same tick times.
+    for (const rt of recorded) {
+      while (i < rt.after && i < obs.length) state = observe(state, obs[i++]);
+      runTick(rt.t);
+    }
+    while (i < obs.length) state = observe(state, obs[i++]);
+  }
+  for (let k = 0; recorded.length === 0; k++) {
     const t = t0 + k * step;
     while (i < obs.length && obs[i].t <= t) {
       const o = obs[i++];

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { engineConfig } from "./config.ts";
 import { replay } from "./replay.ts";
-import type { Trace } from "./trace.ts";
+import { formatTrace, parseTrace, type Trace } from "./trace.ts";
 import type { Observation } from "./types.ts";
 
 function outageTrace(): Trace {
@@ -68,4 +68,31 @@ Deno.test("replay ticks at once when a member's link goes down, as the daemon do
   assert.equal(r.changes[1].t, 30.2, "at the link-down observation, not the next tick (31.5)");
   // One extra tick for the first link-down report only; a repeated "down" adds none.
   assert.equal(r.summary.ticks, 41 + 1);
+});
+
+Deno.test("a trace with recorded ticks and config is replayed at exactly those ticks with that config", () => {
+  const text = [
+    JSON.stringify({
+      starfail_trace: 1,
+      members: [{ name: "a", class: "lan", weight: 100 }, { name: "b", class: "lan", weight: 50 }],
+      config: { poll_interval_ms: 1000 },
+      start_t: 0,
+    }),
+    JSON.stringify({ t: 0.4, member: "a", latency_ms: 10, loss_pct: 0 }),
+    JSON.stringify({ t: 0.5, member: "b", latency_ms: 10, loss_pct: 0 }),
+    JSON.stringify({ tick: 0.7 }),
+    JSON.stringify({ t: 1.2, member: "a", link_up: false }),
+    JSON.stringify({ tick: 1.25 }),
+    JSON.stringify({ tick: 2.9 }),
+  ].join("\n");
+  const trace = parseTrace(text);
+  assert.deepEqual(trace.ticks, [{ t: 0.7, after: 2 }, { t: 1.25, after: 3 }, {
+    t: 2.9,
+    after: 3,
+  }]);
+  assert.deepEqual(trace.config, { poll_interval_ms: 1000 });
+  assert.equal(parseTrace(formatTrace(trace)).ticks?.length, 3);
+  const r = replay(trace, engineConfig(trace.config));
+  assert.deepEqual(r.changes.map((c) => [c.t, c.primary]), [[0.7, "a"], [1.25, "b"]]);
+  assert.equal(r.summary.ticks, 3);
 });

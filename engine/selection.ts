@@ -74,7 +74,14 @@ export interface Selection {
  */
 export function isFlapSuppressed(m: MemberRuntime, now: number, cfg: EngineConfig): boolean {
   const limit = cfg.flap_suppress ?? DEFAULT_ENGINE_CONFIG.flap_suppress;
-  return limit > 0 && flapAt(m, now, cfg) > limit;
+  const release = cfg.flap_release_s ?? DEFAULT_ENGINE_CONFIG.flap_release_s;
+  const clean = m.usable_since === null ? 0 : now - m.usable_since;
+  return limit > 0 && flapAt(m, now, cfg) > limit && clean < release;
+}
+
+/** Whether `m` was fast-restored ({@linkcode fastRestore}) and may be failed back to at once. */
+export function isFastRestored(m: MemberRuntime, now: number): boolean {
+  return m.state === "up" && m.fast_until != null && now < m.fast_until;
 }
 
 /**
@@ -87,6 +94,7 @@ export function isStrictCandidate(m: MemberRuntime, now: number, cfg: EngineConf
   const warm = m.spec.min_uptime_s ?? cfg.min_uptime_s;
   if (m.state !== "up" || m.risks.length > 0 || m.usable_since === null) return false;
   if (isFlapSuppressed(m, now, cfg)) return false;
+  if (isFastRestored(m, now)) return true;
   const held = now - m.usable_since;
   return held >= warm && (m.last_down === null || held >= stabilityHoldS(m, now, cfg));
 }
@@ -192,7 +200,7 @@ function selectFor(
     if (soft !== null) return hold(input, soft, null);
     const ride = riding ??
       (cur.state === "down" && input.primaryUsableBefore != null
-        ? startRideThrough(cur, input.primaryUsableBefore, now, cfg)
+        ? startRideThrough(cur, input.primaryUsableBefore, now, cfg, pick.spec.metered === true)
         : null);
     if (ride !== null) {
       return {
@@ -236,6 +244,21 @@ function selectFor(
         }`,
       challenger: null,
       firingConsumed: true,
+    };
+  }
+  const fast = best(
+    members.filter((m) =>
+      m !== cur && m.spec.weight > cur.spec.weight && isFastRestored(m, now) &&
+      m.risks.length === 0 && !isFlapSuppressed(m, now, cfg)
+    ),
+  );
+  if (fast !== undefined) {
+    return {
+      primary: fast.spec.name,
+      kind: "failback",
+      reason: `fast failback to ${describe(fast)}: ${fast.reason}`,
+      challenger: null,
+      firingConsumed: false,
     };
   }
   const curScore = cur.final ?? 0;
@@ -305,17 +328,22 @@ export function softRecoveryMiss(
  * least `restore_min_duration_s` (an isolated failure, not a flapping link),
  * its link is not down, the dish reports an outage, and the dish expects its
  * next satellite slot within `ride_through_s` seconds
- * (`seconds_to_first_nonempty_slot`). The ride lasts at most the predicted
- * time plus `ride_through_s` (probe rounds need a few seconds to show the
- * link works again). Returns null when no ride-through applies.
+ * (`seconds_to_first_nonempty_slot`), or within `ride_through_metered_s`
+ * when the member that would take over is metered (`backupMetered`). The
+ * ride lasts at most the predicted time plus that limit (probe rounds need a
+ * few seconds to show the link works again). Returns null when no
+ * ride-through applies.
  */
 export function startRideThrough(
   m: MemberRuntime,
   usableBefore: number,
   now: number,
   cfg: EngineConfig,
+  backupMetered = false,
 ): RideThrough | null {
-  const limit = cfg.ride_through_s ?? DEFAULT_ENGINE_CONFIG.ride_through_s;
+  const plain = cfg.ride_through_s ?? DEFAULT_ENGINE_CONFIG.ride_through_s;
+  const metered = cfg.ride_through_metered_s ?? DEFAULT_ENGINE_CONFIG.ride_through_metered_s;
+  const limit = plain > 0 && backupMetered ? Math.max(plain, metered) : plain;
   if (limit <= 0 || now - usableBefore < cfg.restore_min_duration_s) return null;
   const stale = cfg.stale_after_s;
   if (freshBool(m, "link_up", now, stale) === false) return null;
@@ -328,7 +356,9 @@ export function startRideThrough(
     until: now + slot + limit,
     reason: `dish reports outage ${cause} and expects a satellite slot in ${
       Math.round(slot * 10) / 10
-    } s (≤ ${limit} s: a switch out and back costs more)`,
+    } s (≤ ${limit} s${
+      backupMetered && limit > plain ? " with a metered backup" : ""
+    }: a switch out and back costs more)`,
   };
 }
 

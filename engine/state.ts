@@ -84,6 +84,13 @@ export interface MemberRuntime {
   down_from?: MemberStateName | null;
   /** Flap count: downs, each decaying with half-life `history_window_s`, as of `last_down`. */
   flap: number;
+  /**
+   * Cause of the last down when it was a link drop ("link") or a dish outage
+   * (its cause name); null otherwise. Decides whether a fast failback may apply.
+   */
+  down_cause?: string | null;
+  /** Until when a fast restore lets the member be failed back to at once (null: none). */
+  fast_until?: number | null;
   /** Since when each predictive rule's raw condition has held (for rules with a hold time). */
   risk_since: Record<string, number>;
 }

@@ -8,7 +8,15 @@
  * Every other non-blank line is one observation:
  * `{"t":12.0,"member":"starlink","latency_ms":41.2,"loss_pct":0}` with `t` in
  * seconds from the start (non-decreasing) and the field names of
- * {@linkcode Observation}. Parsing is all-or-nothing: the first problem throws
+ * {@linkcode Observation}.
+ *
+ * A trace recorded by the daemon (`daemon --record`, `demo --record`) also
+ * carries what replay needs to make the same decisions at the same times:
+ * the header has `config` (the effective engine options), `start_t` (when
+ * the engine was created, in trace seconds) and the members with every
+ * option in force, in their order; and a line `{"tick":41.503}` marks each
+ * engine tick at its recorded time, after the observations the engine had
+ * been given by then. `replay` then ticks at exactly those times. Parsing is all-or-nothing: the first problem throws
  * a {@linkcode TraceError} naming the line.
  *
  * @module
@@ -22,6 +30,15 @@ import {
   OBSERVATION_FIELD_KINDS,
   OBSERVATION_FIELD_NAMES,
 } from "./types.ts";
+import { DEFAULT_ENGINE_CONFIG, type EngineConfig } from "./config.ts";
+
+/** An engine tick recorded in a trace. */
+export interface TraceTick {
+  /** Tick time (trace seconds). */
+  t: number;
+  /** How many observations (in file order) the engine had been given before this tick. */
+  after: number;
+}
 
 /** A parsed trace. */
 export interface Trace {
@@ -29,6 +46,12 @@ export interface Trace {
   members: MemberSpec[];
   /** Observations in file order. */
   observations: Observation[];
+  /** The engine options in force when it was recorded (header `config`), if recorded. */
+  config?: Partial<EngineConfig>;
+  /** When the engine was created (header `start_t`), if recorded. */
+  start_t?: number;
+  /** The engine's ticks, if recorded. */
+  ticks?: TraceTick[];
 }
 
 /** A problem in a trace, with the 1-based line it is on. */
@@ -185,23 +208,85 @@ export function parseTrace(text: string): Trace {
   while (i < lines.length && lines[i].trim() === "") i++;
   if (i >= lines.length) throw new TraceError(1, "the trace is empty; expected a header line");
   if (i > 0) throw new TraceError(i + 1, "the header must be the first line");
-  const members = parseHeader(parseLine(lines[0], 1));
+  const header = parseLine(lines[0], 1);
+  const members = parseHeader(header);
+  const extra = parseHeaderExtras(header);
   const names = new Set(members.map((m) => m.name));
   const observations: Observation[] = [];
+  const ticks: TraceTick[] = [];
   let lastT = 0;
+  let lastTick = -Infinity;
   for (let n = 1; n < lines.length; n++) {
     const text = lines[n].trim();
     if (text === "") continue;
-    const obs = parseObservation(parseLine(text, n + 1), n + 1, names, lastT);
+    const raw = parseLine(text, n + 1);
+    if ("tick" in raw) {
+      const t = raw.tick;
+      if (typeof t !== "number" || !Number.isFinite(t) || t < lastTick) {
+        throw new TraceError(
+          n + 1,
+          `"tick" must be a finite number of seconds, not before the previous tick (got ${
+            JSON.stringify(t)
+          })`,
+        );
+      }
+      lastTick = t;
+      ticks.push({ t, after: observations.length });
+      continue;
+    }
+    const obs = parseObservation(raw, n + 1, names, lastT);
     lastT = obs.t;
     observations.push(obs);
   }
-  return { members, observations };
+  return { members, observations, ...extra, ...(ticks.length > 0 ? { ticks } : {}) };
+}
+
+/** The header's optional `config` (known engine options only) and `start_t`. */
+function parseHeaderExtras(h: Record<string, unknown>): Pick<Trace, "config" | "start_t"> {
+  const out: Pick<Trace, "config" | "start_t"> = {};
+  if (h.config !== undefined) {
+    if (h.config === null || typeof h.config !== "object" || Array.isArray(h.config)) {
+      throw new TraceError(1, `"config" must be an object of engine options`);
+    }
+    const config: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(h.config as Record<string, unknown>)) {
+      if (!(k in DEFAULT_ENGINE_CONFIG)) {
+        throw new TraceError(1, `"config.${k}" is not an engine option`);
+      }
+      const def = (DEFAULT_ENGINE_CONFIG as Record<string, unknown>)[k];
+      if (typeof v !== typeof def) {
+        const want = typeof def;
+        throw new TraceError(1, `"config.${k}" must be a ${want}, got ${JSON.stringify(v)}`);
+      }
+      config[k] = v;
+    }
+    out.config = config as Partial<EngineConfig>;
+  }
+  if (h.start_t !== undefined) {
+    if (typeof h.start_t !== "number" || !Number.isFinite(h.start_t)) {
+      throw new TraceError(1, `"start_t" must be a finite number of seconds`);
+    }
+    out.start_t = h.start_t;
+  }
+  return out;
 }
 
 /** Serialises a trace as JSON Lines (the inverse of {@linkcode parseTrace}). */
 export function formatTrace(trace: Trace): string {
-  const out = [JSON.stringify({ starfail_trace: TRACE_VERSION, members: trace.members })];
-  for (const o of trace.observations) out.push(JSON.stringify(o));
+  const out = [JSON.stringify({
+    starfail_trace: TRACE_VERSION,
+    members: trace.members,
+    ...(trace.config === undefined ? {} : { config: trace.config }),
+    ...(trace.start_t === undefined ? {} : { start_t: trace.start_t }),
+  })];
+  const ticks = trace.ticks ?? [];
+  let k = 0;
+  trace.observations.forEach((o, i) => {
+    while (k < ticks.length && ticks[k].after <= i) {
+      out.push(JSON.stringify({ tick: ticks[k++].t }));
+    }
+    out.push(JSON.stringify(o));
+  });
+  while (k < ticks.length) out.push(JSON.stringify({ tick: ticks[k++].t }));
   return out.join("\n") + "\n";
 }

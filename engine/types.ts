@@ -53,6 +53,19 @@ export interface Observation {
   seconds_to_first_nonempty_slot?: number;
   /** Starlink: a downloaded software update waits for a reboot. */
   swupdate_reboot_ready?: boolean;
+  /**
+   * Starlink: seconds until the dish's scheduled update reboot (from
+   * `software_update_stats.reboot_scheduled_utc_time`); absent when the dish
+   * gives no time.
+   */
+  swupdate_reboot_in_s?: number;
+  /**
+   * Starlink: one second of the dish's own history (1 Hz): its PoP ping drop
+   * rate, percent. Not a probe round: it never counts as `loss_pct`.
+   */
+  pop_drop_pct?: number;
+  /** Starlink: one second of the dish's history: its PoP ping latency in ms (absent when all dropped). */
+  pop_latency_ms?: number;
   /** Cellular: reference signal received power in dBm. */
   rsrp_dbm?: number;
   /** Cellular: reference signal received quality in dB. */
@@ -90,6 +103,9 @@ export const OBSERVATION_FIELD_KINDS: {
   alerts: "strings",
   seconds_to_first_nonempty_slot: "number",
   swupdate_reboot_ready: "boolean",
+  swupdate_reboot_in_s: "number",
+  pop_drop_pct: "number",
+  pop_latency_ms: "number",
   rsrp_dbm: "number",
   rsrq_db: "number",
   sinr_db: "number",

@@ -8,18 +8,28 @@
  * Then measures engine throughput on a 24 h, 4-member, 1 Hz trace. Prints a
  * Markdown report, then one JSON line.
  *
+ * First comes the cost table: per scenario family, starfail's impact seconds,
+ * switches, seconds on a metered backup while the preferred member was fine
+ * and cost ({@linkcode cost}), each as a ratio to mwan3 tuned run on the same
+ * traces, with the worst seed. It runs twice: on the tuning seeds (`--seed`,
+ * `--seeds`) and on held-out seeds (`--holdout-seed`, `--holdout-seeds`; by
+ * default 20261201–06, never used to choose a parameter).
+ *
  * Usage: deno run -A scripts/bench_engine.ts [--quick] [--seed N] [--seeds COUNT]
+ *   [--holdout-seed N] [--holdout-seeds COUNT]
  *   [--ride-through S] [--flap-suppress N] [--clock-skew-ms MS] [--no-reconfig-guard]
+ *   [--engine JSON] (any engine options, e.g. '{"ride_through_metered_s": 6}')
  *
  * @module
  */
 
 import { parseArgs } from "node:util";
 import { BASELINES, type PrimaryTimeline } from "../sim/baselines.ts";
-import { engineConfig } from "../engine/config.ts";
+import { DEFAULT_ENGINE_CONFIG, engineConfig } from "../engine/config.ts";
 import {
   addedSwitches,
   computeMetrics,
+  cost,
   countSwitches,
   quantile,
   type RunMetrics,
@@ -27,8 +37,10 @@ import {
 import { replay } from "../engine/replay.ts";
 import {
   buildWorld,
+  COST_SCENARIOS,
   DEFAULT_COLLECTORS,
   SCENARIOS,
+  type ScenarioSpec,
   withoutReconfigSpikes,
   worldToTrace,
 } from "../sim/scenarios.ts";
@@ -41,10 +53,13 @@ const { values } = parseArgs({
     quick: { type: "boolean" },
     seed: { type: "string" },
     seeds: { type: "string" },
+    "holdout-seed": { type: "string" },
+    "holdout-seeds": { type: "string" },
     "ride-through": { type: "string" },
     "flap-suppress": { type: "string" },
     "clock-skew-ms": { type: "string" },
     "no-reconfig-guard": { type: "boolean" },
+    engine: { type: "string" },
   },
 });
 const quick = values.quick === true;
@@ -59,6 +74,22 @@ if (!Number.isInteger(seedCount) || seedCount < 1 || seedCount > 100) {
   Deno.exit(64);
 }
 const seeds = Array.from({ length: seedCount }, (_, i) => baseSeed + i);
+const holdoutBase = values["holdout-seed"] === undefined
+  ? 20261201
+  : Number(values["holdout-seed"]);
+const holdoutCount = values["holdout-seeds"] === undefined
+  ? (quick ? 2 : 6)
+  : Number(values["holdout-seeds"]);
+if (
+  !Number.isInteger(holdoutBase) || !Number.isInteger(holdoutCount) || holdoutCount < 0 ||
+  holdoutCount > 100
+) {
+  console.error(
+    `bench_engine: --holdout-seed/--holdout-seeds: expected an integer and a whole number from 0 to 100`,
+  );
+  Deno.exit(64);
+}
+const holdoutSeeds = Array.from({ length: holdoutCount }, (_, i) => holdoutBase + i);
 const rideRaw = values["ride-through"];
 const ride = rideRaw === undefined ? undefined : Number(rideRaw);
 if (ride !== undefined && !(Number.isInteger(ride) && ride >= 0 && ride <= 60)) {
@@ -80,7 +111,27 @@ if (suppress !== undefined && !(Number.isFinite(suppress) && suppress >= 0 && su
   Deno.exit(64);
 }
 const guardOff = values["no-reconfig-guard"] === true;
+let engineOverrides: Record<string, unknown> = {};
+if (values.engine !== undefined) {
+  try {
+    engineOverrides = JSON.parse(values.engine);
+    if (typeof engineOverrides !== "object" || engineOverrides === null) throw new Error();
+    if (Array.isArray(engineOverrides)) throw new Error();
+  } catch {
+    console.error(
+      `bench_engine: --engine '${values.engine}': expected a JSON object of engine options`,
+    );
+    Deno.exit(64);
+  }
+}
+for (const key of Object.keys(engineOverrides)) {
+  if (!(key in DEFAULT_ENGINE_CONFIG)) {
+    console.error(`bench_engine: --engine: '${key}' is not an engine option (engine/config.ts)`);
+    Deno.exit(64);
+  }
+}
 const cfg = engineConfig({
+  ...engineOverrides,
   ...(ride === undefined ? {} : { ride_through_s: ride }),
   ...(suppress === undefined ? {} : { flap_suppress: suppress }),
   ...(guardOff ? { reconfig_guard: false } : {}),
@@ -162,6 +213,169 @@ function add(a: Agg, m: RunMetrics): void {
   a.failback_censored += m.failback_censored;
 }
 
+/** One system's cost figures on one or more traces. */
+interface CostAgg {
+  impact_s: number;
+  switches: number;
+  metered_fine_s: number;
+  cost: number;
+}
+
+/** Per family: starfail and mwan3 tuned summed over the seeds, and the worst seed. */
+interface CostRow {
+  family: string;
+  sf: CostAgg;
+  mw: CostAgg;
+  worst: { seed: number; sf: CostAgg; mw: CostAgg };
+}
+
+function costAgg(m: { impact_s: number; switches: number; metered_fine_s: number }): CostAgg {
+  return {
+    impact_s: m.impact_s,
+    switches: m.switches,
+    metered_fine_s: m.metered_fine_s,
+    cost: cost(m),
+  };
+}
+
+function addCost(a: CostAgg, b: CostAgg): void {
+  a.impact_s += b.impact_s;
+  a.switches += b.switches;
+  a.metered_fine_s += b.metered_fine_s;
+  a.cost += b.cost;
+}
+
+const MWAN3_TUNED = BASELINES.find((b) => b.name === "mwan3 tuned")!;
+
+/** Runs starfail and mwan3 tuned on every family and seed; returns a row per family. */
+function costTable(specs: ScenarioSpec[], seedList: number[]): CostRow[] {
+  const rows: CostRow[] = [];
+  for (const spec of specs) {
+    const sf = costAgg({ impact_s: 0, switches: 0, metered_fine_s: 0 });
+    const mw = costAgg({ impact_s: 0, switches: 0, metered_fine_s: 0 });
+    let worst: CostRow["worst"] | null = null;
+    for (const seed of seedList) {
+      const world = buildWorld(spec, seed);
+      const run = starfailRun(worldToTrace(world, seed, collectors));
+      const s1 = costAgg(computeMetrics(world, run.timeline, { downs: run.downs }));
+      const m1 = costAgg(computeMetrics(world, MWAN3_TUNED.run(world, seed)));
+      addCost(sf, s1);
+      addCost(mw, m1);
+      const r1 = s1.cost / Math.max(m1.cost, 1e-9);
+      if (worst === null || r1 > worst.sf.cost / Math.max(worst.mw.cost, 1e-9)) {
+        worst = { seed, sf: s1, mw: m1 };
+      }
+    }
+    rows.push({ family: spec.name, sf, mw, worst: worst! });
+  }
+  return rows;
+}
+
+function sumRows(rows: CostRow[]): { sf: CostAgg; mw: CostAgg } {
+  const sf = costAgg({ impact_s: 0, switches: 0, metered_fine_s: 0 });
+  const mw = costAgg({ impact_s: 0, switches: 0, metered_fine_s: 0 });
+  for (const r of rows) {
+    addCost(sf, r.sf);
+    addCost(mw, r.mw);
+  }
+  return { sf, mw };
+}
+
+function x(a: number, b: number): string {
+  if (b === 0) return a === 0 ? "1.00×" : "∞";
+  return `${(a / b).toFixed(2)}×`;
+}
+
+function r0(v: number): string {
+  return String(Math.round(v));
+}
+
+/** The cost table as Markdown lines, and its JSON. */
+function costReport(title: string, seedList: number[]): { lines: string[]; json: unknown } {
+  const held = costTable(COST_SCENARIOS, seedList);
+  const rest = costTable(SCENARIOS, seedList);
+  const lines = [
+    `## Cost vs mwan3 tuned: ${title} (seeds ${seedList.join(", ")})`,
+    "",
+    "cost = impact s + 3 s per switch + 0.02 × seconds on a metered backup while the preferred " +
+    "member was fine. Each cell: starfail (mwan3 tuned) ratio; sums over the seeds; worst seed = " +
+    "highest cost ratio.",
+    "",
+    "| family | impact s | switches | metered-while-fine s | cost | worst seed: cost |",
+    "|---|---:|---:|---:|---:|---:|",
+  ];
+  const line = (name: string, sf: CostAgg, mw: CostAgg, worst?: CostRow["worst"]) =>
+    `| ${name} | ${r0(sf.impact_s)} (${r0(mw.impact_s)}) ${
+      x(sf.impact_s, mw.impact_s)
+    } | ${sf.switches} (${mw.switches}) ${x(sf.switches, mw.switches)} | ${
+      r0(sf.metered_fine_s)
+    } (${r0(mw.metered_fine_s)}) | ${r0(sf.cost)} (${r0(mw.cost)}) **${x(sf.cost, mw.cost)}** | ${
+      worst === undefined
+        ? "–"
+        : `${worst.seed}: ${r0(worst.sf.cost)} (${r0(worst.mw.cost)}) ${
+          x(worst.sf.cost, worst.mw.cost)
+        }`
+    } |`;
+  for (const r of held) lines.push(line(r.family, r.sf, r.mw, r.worst));
+  const h = sumRows(held);
+  lines.push(line("**held-apart-like families**", h.sf, h.mw));
+  for (const r of rest) lines.push(line(r.family, r.sf, r.mw, r.worst));
+  const all = sumRows([...held, ...rest]);
+  lines.push(line("**all families**", all.sf, all.mw));
+  const spikes = held.find((r) => r.family === "spikes_only")!;
+  const ok = (b: boolean) => (b ? "yes" : "no");
+  lines.push(
+    "",
+    "| target (held-apart-like families) | result | met |",
+    "|---|---|---|",
+    `| cost ≤ 0.5× mwan3 tuned (goal 0.25×) | ${x(h.sf.cost, h.mw.cost)} | ${
+      ok(h.sf.cost <= 0.5 * h.mw.cost)
+    } |`,
+    `| impact ≤ 0.2× | ${x(h.sf.impact_s, h.mw.impact_s)} | ${
+      ok(h.sf.impact_s <= 0.2 * h.mw.impact_s)
+    } |`,
+    `| switches ≤ mwan3 tuned | ${h.sf.switches} vs ${h.mw.switches} | ${
+      ok(h.sf.switches <= h.mw.switches)
+    } |`,
+    `| 0 switches on spikes_only | ${spikes.sf.switches} | ${ok(spikes.sf.switches === 0)} |`,
+    "",
+  );
+  const j = (rows: CostRow[]) =>
+    Object.fromEntries(rows.map((r) => [r.family, {
+      starfail: roundAgg(r.sf),
+      mwan3_tuned: roundAgg(r.mw),
+      cost_ratio: r.mw.cost === 0 ? null : r.sf.cost / r.mw.cost,
+      worst_seed: r.worst.seed,
+      worst_cost_ratio: r.worst.mw.cost === 0 ? null : r.worst.sf.cost / r.worst.mw.cost,
+    }]));
+  return {
+    lines,
+    json: {
+      seeds: seedList,
+      families: { ...j(held), ...j(rest) },
+      held_apart_like: {
+        starfail: roundAgg(h.sf),
+        mwan3_tuned: roundAgg(h.mw),
+        cost_ratio: h.sf.cost / h.mw.cost,
+        impact_ratio: h.sf.impact_s / h.mw.impact_s,
+      },
+      all: { starfail: roundAgg(all.sf), mwan3_tuned: roundAgg(all.mw) },
+    },
+  };
+}
+
+function roundAgg(a: CostAgg): CostAgg {
+  return {
+    impact_s: Math.round(a.impact_s * 10) / 10,
+    switches: a.switches,
+    metered_fine_s: Math.round(a.metered_fine_s * 10) / 10,
+    cost: Math.round(a.cost * 10) / 10,
+  };
+}
+
+const costTune = costReport("tuning seeds", seeds);
+const costHoldout = holdoutSeeds.length > 0 ? costReport("held-out seeds", holdoutSeeds) : null;
+
 const systems = ["starfail", ...BASELINES.map((b) => b.name)];
 const perScenario = new Map<string, Map<string, Agg>>();
 const total = new Map<string, Agg>(systems.map((s) => [s, empty()]));
@@ -241,14 +455,21 @@ out.push(
   `Seeds: ${seeds.join(", ")}${quick ? " (quick)" : ""}. Engine config: defaults${
     ride === undefined ? "" : `, ride_through_s ${ride}`
   }${suppress === undefined ? "" : `, flap_suppress ${suppress}`}${
-    guardOff ? ", reconfig_guard off" : ""
-  } (poll ${cfg.poll_interval_ms} ms)${
+    values.engine === undefined ? "" : `, ${values.engine}`
+  }${guardOff ? ", reconfig_guard off" : ""} (poll ${cfg.poll_interval_ms} ms)${
     skewMs === 0 ? "" : `; router clock off by ${skewMs} ms`
   }. ` +
     `Each scenario's figures are summed over the seeds.`,
   "",
 );
-const json: Record<string, unknown> = { seeds, quick, scenarios: {} as Record<string, unknown> };
+out.push(...costTune.lines);
+if (costHoldout !== null) out.push(...costHoldout.lines);
+const json: Record<string, unknown> = {
+  seeds,
+  quick,
+  cost: { tuning: costTune.json, holdout: costHoldout?.json ?? null },
+  scenarios: {} as Record<string, unknown>,
+};
 for (const spec of SCENARIOS) {
   const rows = perScenario.get(spec.name)!;
   const [bn, ba] = best(rows);

@@ -18,6 +18,11 @@ export interface RunMetrics {
   switches: number;
   /** Seconds the primary was a metered member while an unmetered member was usable. */
   metered_s: number;
+  /**
+   * Seconds the primary was a metered member while the preferred member (the
+   * first in order, e.g. Starlink) was usable: money spent for nothing.
+   */
+  metered_fine_s: number;
   /** Per failure episode of the primary: seconds until it was left (episode length if never). */
   detection_s: number[];
   /** Episodes that ended before the system left the failed primary. */
@@ -73,6 +78,8 @@ export function computeMetrics(
   let impact = 0;
   let degraded = 0;
   let metered = 0;
+  let meteredFine = 0;
+  const pref0 = world.members[0];
   const cur = new Cursor(timeline);
   for (let k = SCORE_FROM_S * SAMPLES_PER_S; k < n * SAMPLES_PER_S; k++) {
     const t = k / SAMPLES_PER_S;
@@ -84,6 +91,7 @@ export function computeMetrics(
       if (world.members.some((m) => m.spec.metered !== true && usableAt(m, i))) {
         metered += SAMPLE_DT;
       }
+      if (pm !== pref0 && usableAt(pref0, i)) meteredFine += SAMPLE_DT;
     }
     if (!pUsable) {
       if (world.members.some((m) => m !== pm && usableAt(m, i))) impact += SAMPLE_DT;
@@ -166,12 +174,31 @@ export function computeMetrics(
     degraded_s: round1(degraded),
     switches,
     metered_s: round1(metered),
+    metered_fine_s: round1(meteredFine),
     detection_s: detection,
     missed,
     dish_detection_s: dishDetection,
     failback_s: failback,
     failback_censored: censored,
   };
+}
+
+/** Weights of {@linkcode cost}: seconds of impact per switch and per metered-while-fine second. */
+export const COST_WEIGHTS = Object.freeze({ switch_s: 3, metered_fine_per_s: 0.02 });
+
+/**
+ * What a run cost its users, in seconds of impact: impact seconds + 3 s per
+ * switch (flows reset or stuck, calls re-established) + 0.02 per second on a
+ * metered backup while the preferred member was fine (money).
+ *
+ * @example
+ * ```ts
+ * cost({ impact_s: 10, switches: 2, metered_fine_s: 500 }); // 10 + 6 + 10 = 26
+ * ```
+ */
+export function cost(m: Pick<RunMetrics, "impact_s" | "switches" | "metered_fine_s">): number {
+  return m.impact_s + COST_WEIGHTS.switch_s * m.switches +
+    COST_WEIGHTS.metered_fine_per_s * m.metered_fine_s;
 }
 
 /** The q-quantile (0–1) of `values` (nearest rank), or null when empty. */

@@ -56,6 +56,12 @@ export interface MemberWorld {
   swupdate: Uint8Array;
   /** Starlink: seconds to the first non-empty slot (−1 unknown/none). */
   slot: Float32Array;
+  /**
+   * Starlink: seconds until the scheduled update reboot, as the dish reports
+   * it (`software_update_stats.reboot_scheduled_utc_time` − now); −1 when the
+   * dish gives no reboot time.
+   */
+  rebootIn: Float32Array;
   /** Cellular: RSRP dBm. */
   rsrp: Float32Array;
   /** Cellular: SINR dB. */
@@ -125,6 +131,7 @@ function blankMember(spec: MemberSpec, n: number): MemberWorld {
     alerts: new Uint8Array(n),
     swupdate: new Uint8Array(n),
     slot: new Float32Array(n),
+    rebootIn: new Float32Array(n).fill(-1),
     rsrp: new Float32Array(n),
     sinr: new Float32Array(n),
     roaming: new Uint8Array(n),
@@ -431,6 +438,122 @@ export const SCENARIOS: ScenarioSpec[] = [
   },
 ];
 
+/**
+ * Families shaped like the held-apart scenarios of issue 14 (obstructed
+ * parking spots, NO_SCHEDULE gaps, flagged updates with a later reboot, slow
+ * degradation with thermal throttling, link pulls with a fading cell, spikes
+ * only). Their parameters are drawn per seed, so every seed is a different
+ * trace of the same family. Used by the benchmark's cost table.
+ */
+export const COST_SCENARIOS: ScenarioSpec[] = [
+  {
+    name: "parked_obstructed",
+    description: "parked under trees for 50–60 min: short confirmed OBSTRUCTED outages every " +
+      "~90 s (p50 3.3 s, p90 14 s), then the van moves and the sky is clean for the rest of 80 min",
+    duration_s: 4800,
+    shape: (w, r) => {
+      const sl = member(w, "starlink");
+      const clear = 3000 + 600 * r();
+      const [a, b] = range(w.duration_s, 0, clear);
+      sl.obstruction.fill(5, a, b);
+      sprinkleOutages(sl, r, {
+        t0: 60,
+        t1: clear,
+        meanGapS: 90,
+        causes: [{ cause: "OBSTRUCTED", p50: 3.3, p90: 14, w: 1 }],
+      });
+    },
+  },
+  {
+    name: "no_schedule_gaps",
+    description: "NO_SCHEDULE gaps of 5–9 s every ~4 min; the dish announces each gap's end " +
+      "(seconds_to_first_nonempty_slot counts down)",
+    duration_s: 7200,
+    shape: (w, r) => {
+      const sl = member(w, "starlink");
+      let t = 60 + 240 * r();
+      while (t < w.duration_s - 20) {
+        const d = 5 + 4 * r();
+        dishOutage(sl, t, t + d, "NO_SCHEDULE");
+        t += d + 30 - Math.log(Math.max(r(), 1e-9)) * 210;
+      }
+    },
+  },
+  {
+    name: "update_scheduled",
+    description: "software update flagged (swupdate_reboot_ready) at 10–20 min, reboot " +
+      "1800–2700 s later: BOOTING outage of 60–180 s; on about half the seeds the dish also " +
+      "reports the reboot time",
+    duration_s: 5400,
+    shape: (w, r) => {
+      const sl = member(w, "starlink");
+      const flag = 600 + 600 * r();
+      const reboot = Math.floor(flag + 1800 + 900 * r());
+      const boot = 60 + 120 * r();
+      const timed = r() < 0.5;
+      const [a, b] = range(w.duration_s, flag, reboot);
+      sl.swupdate.fill(1, a, b);
+      if (timed) { for (let i = a; i < b; i++) sl.rebootIn[i] = reboot - i; }
+      dishOutage(sl, reboot, reboot + boot, "BOOTING");
+    },
+  },
+  {
+    name: "thermal_degradation",
+    description: "thermal throttling (alert) for 10–20 min while RTT and loss creep up " +
+      "(RTT +100 → +900 ms, loss 0.5 → 15 %), then the dish cools over 5 min",
+    duration_s: 4800,
+    shape: (w, r) => {
+      const sl = member(w, "starlink");
+      const t0 = 900 + 300 * r();
+      const len = 600 + 600 * r();
+      const [a, b] = range(w.duration_s, t0, t0 + len + 300);
+      for (let i = a; i < b; i++) if (i < t0 + len) sl.alerts[i] = 1;
+      addRamp(sl.rtt, t0, t0 + len, 100, 900);
+      ramp(sl.lossP, t0, t0 + len, 0.005, 0.15);
+      addRamp(sl.rtt, t0 + len, t0 + len + 300, 900, 0);
+      ramp(sl.lossP, t0 + len, t0 + len + 300, 0.15, 0.002);
+    },
+  },
+  {
+    name: "link_pulls_cell_fade",
+    description: "Starlink's cable pulled 3–5 times for 20–240 s (link down, dish unreachable); " +
+      "during one pull the cell fades (RSRP −90 → −118 dBm, loss up to 60 %)",
+    duration_s: 3600,
+    shape: (w, r) => {
+      const sl = member(w, "starlink");
+      const cell = member(w, "cell");
+      const pulls = 3 + Math.floor(3 * r());
+      const fadeAt = Math.floor(r() * pulls);
+      let t = 300 + 300 * r();
+      for (let k = 0; k < pulls && t < w.duration_s - 300; k++) {
+        const d = 20 + 220 * r();
+        setLink(sl, t, t + d, false);
+        const [a, b] = range(w.duration_s, t, t + d);
+        sl.dishUp.fill(0, a, b);
+        if (k === fadeAt) {
+          const f0 = t - 60;
+          const f1 = t + d + 60;
+          ramp(cell.rsrp, f0, (f0 + f1) / 2, -90, -118);
+          ramp(cell.sinr, f0, (f0 + f1) / 2, 12, -2);
+          ramp(cell.rsrp, (f0 + f1) / 2, f1, -118, -90);
+          ramp(cell.sinr, (f0 + f1) / 2, f1, -2, 12);
+          const [c, e] = range(w.duration_s, f0, f1);
+          for (let i = c; i < e; i++) {
+            cell.lossP[i] = Math.min(0.6, Math.max(0.002, (2 - cell.sinr[i]) / 8));
+          }
+        }
+        t += d + 300 + 600 * r();
+      }
+    },
+  },
+  {
+    name: "spikes_only",
+    description: "a healthy sky with only the 15 s reconfiguration spikes",
+    duration_s: 3600,
+    shape: () => {},
+  },
+];
+
 /** Builds the world of `spec` with `seed`. */
 export function buildWorld(spec: ScenarioSpec, seed: number): World {
   const r = rng(seed);
@@ -574,6 +697,7 @@ export function worldToTrace(
           currently_obstructed: m.obstructedNow[i] === 1,
           seconds_to_first_nonempty_slot: m.slot[i],
           swupdate_reboot_ready: m.swupdate[i] === 1,
+          ...(m.rebootIn[i] >= 0 ? { swupdate_reboot_in_s: m.rebootIn[i] } : {}),
           alerts: m.alerts[i] === 1
             ? ["thermal_throttle"]
             : m.alerts[i] === 2

@@ -16,7 +16,12 @@ const log = getLogger(["starfail", "notify"]);
 export const PUSHOVER_URL = "https://api.pushover.net/1/messages.json";
 
 /** Kinds of notification, one per config switch (`on_<type>`). */
-export type NotificationType = "failover" | "failback" | "member_down" | "predictive";
+export type NotificationType =
+  | "failover"
+  | "failback"
+  | "member_down"
+  | "predictive"
+  | "api_drift";
 
 /** The `config notifications 'notifications'` section. */
 export interface NotifyConfig {
@@ -81,6 +86,8 @@ const SWITCH: Record<NotificationType, keyof NotifyConfig> = {
   failback: "on_failback",
   member_down: "on_member_down",
   predictive: "on_predictive",
+  // The dish's API changed under us (fields gone, unknown alerts): gated by the master switch only.
+  api_drift: "enabled",
 };
 
 /**

@@ -114,14 +114,21 @@ Deno.test("daemon: the dish's PoP loss and latency are not passed on as probe ro
 });
 
 Deno.test({
-  name: "daemon: a probed Starlink member gets the dish's fields but not its PoP loss and latency",
+  name:
+    "daemon: a probed Starlink member gets the dish's fields and its 1 Hz history, but not its PoP loss and latency as probe rounds",
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
     const dir = await Deno.makeTempDir({ prefix: "starfail_daemon_wiring_test" });
     const trace = `${dir}/trace.jsonl`;
     const config = `${dir}/starfail`;
-    const dish = await startDishSim({ hostname: "127.0.0.1", scenario: "healthy" });
+    // The dish has been up for 100 s, so its history ring has seconds to read.
+    const born = performance.now() / 1000 - 100;
+    const dish = await startDishSim({
+      hostname: "127.0.0.1",
+      scenario: "healthy",
+      clock: () => performance.now() / 1000 - born,
+    });
     await Deno.writeTextFile(
       config,
       [
@@ -161,6 +168,12 @@ Deno.test({
         assert.equal(o.loss_pct, undefined, JSON.stringify(o));
         assert.equal(o.latency_ms, undefined, JSON.stringify(o));
       }
+      // The dish's 1 Hz history reaches the engine (as its own fields), each second once.
+      const history = observations.filter((o) => o.pop_drop_pct !== undefined);
+      assert.ok(history.length > 0, "history seconds were passed to the engine");
+      assert.ok(history.every((o) => o.member === "sat" && o.loss_pct === undefined));
+      const sat = handle.runtime.state.members.find((m) => m.spec.name === "sat");
+      assert.ok(sat?.fields.pop_drop_pct !== undefined, "the engine holds the dish's drop rate");
     } finally {
       await handle.stop();
       await dish.close();

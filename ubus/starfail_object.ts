@@ -46,6 +46,7 @@ export const HIDDEN_METRIC_FIELDS = [
   "sent_unix_s",
   "seconds_to_first_nonempty_slot",
   "swupdate_reboot_ready",
+  "swupdate_reboot_in_s",
 ] as const;
 
 /**
