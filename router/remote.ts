@@ -187,7 +187,7 @@ export class RemoteRouter implements Router {
   readonly uci: RemoteUci;
   readonly session: RpcSession;
   #o: RemoteRouterOptions;
-  #pollers = new Set<number>();
+  #pollers = new Set<ReturnType<typeof setTimeout>>();
   #closed = false;
 
   /** Creates it; the session logs in on the first call. */
@@ -222,7 +222,7 @@ export class RemoteRouter implements Router {
     }
     const every = this.#o.eventPollMs ?? DEFAULT_EVENT_POLL_MS;
     let last: Map<string, boolean> | null = null;
-    let timer = 0;
+    let timer: ReturnType<typeof setTimeout> | undefined;
     const poll = async () => {
       try {
         const dump = await this.call("network.interface", "dump", {});
@@ -248,7 +248,7 @@ export class RemoteRouter implements Router {
         log.debug("network.interface dump failed", { error: String(err) });
       }
       if (!this.#closed) {
-        this.#pollers.delete(timer);
+        if (timer !== undefined) this.#pollers.delete(timer);
         timer = setTimeout(poll, every);
         this.#pollers.add(timer);
       }

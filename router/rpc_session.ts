@@ -86,7 +86,7 @@ export class RpcSession {
   #awayUntil = 0;
   #backoffMs = 0;
   #lastUse = 0;
-  #keepAlive: number | undefined;
+  #keepAlive: ReturnType<typeof setInterval> | undefined;
   /** object\0method → the session id with which a fresh login was still denied. */
   #denied = new Map<string, string>();
   #logins = 0;
@@ -271,7 +271,7 @@ export class RpcSession {
   #armKeepAlive(): void {
     if (this.#keepAlive !== undefined) return;
     const periodMs = Math.max(1000, (this.#o.sessionTimeoutS ?? 300) * 1000 / 3);
-    this.#keepAlive = setInterval(() => {
+    const timer = setInterval(() => {
       if (this.#sid === null || this.#now() - this.#lastUse < periodMs) return;
       const sid = this.#sid;
       // uhttpd adds ubus_rpc_session itself (and refuses it from the caller).
@@ -285,7 +285,8 @@ export class RpcSession {
         // The next real call finds out and logs in again.
       });
     }, periodMs);
-    Deno.unrefTimer(this.#keepAlive);
+    this.#keepAlive = timer;
+    Deno.unrefTimer(timer as unknown as number);
   }
 
   /**
