@@ -188,15 +188,18 @@ export async function startRpcdRouter(opts: RpcdRouterOptions): Promise<RpcdRout
   const url = `http://127.0.0.1:${port}/ubus`;
   const up = async () => {
     rpcd = enter(OPENWRT.rpcd, ["-s", socket, "-t", "10"]);
-    // rpcd's session object on the bus: it answers `session list` through the real ubus CLI.
-    await waitFor(async () => {
-      const r = await new Deno.Command(OPENWRT.ubus, {
-        args: ["-s", socket, "-t", "1", "list", "session"],
-        stdout: "null",
-        stderr: "null",
-      }).output();
-      return r.code === 0;
-    }, "rpcd");
+    // rpcd's objects on the bus (session, uci, file and every exec plugin), as the real ubus
+    // CLI lists them: rpcd registers the plugins after its own objects.
+    for (const object of ["session", "uci", "file", ...Object.keys(opts.plugins)]) {
+      await waitFor(async () => {
+        const r = await new Deno.Command(OPENWRT.ubus, {
+          args: ["-s", socket, "-t", "1", "list", object],
+          stdout: "null",
+          stderr: "null",
+        }).output();
+        return r.code === 0;
+      }, `rpcd's ${object} object`);
+    }
     uhttpd = enter(OPENWRT.uhttpd, [
       "-f",
       "-p",
