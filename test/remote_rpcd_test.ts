@@ -63,6 +63,13 @@ function netifdData(): Record<string, string> {
   };
 }
 
+/** The shipped ACL without its ping grant, for a second login that `remote check` must fault. */
+function aclWithoutPing(): string {
+  const acl = JSON.parse(ACL);
+  delete acl.starfail.read.file;
+  return JSON.stringify({ "starfail-noping": acl.starfail });
+}
+
 async function rpcdConfig(): Promise<string> {
   return [
     "config rpcd",
@@ -74,6 +81,12 @@ async function rpcdConfig(): Promise<string> {
     "\tlist read 'starfail'",
     "\tlist write 'starfail'",
     "",
+    "config login",
+    "\toption username 'noping'",
+    `\toption password '${await cryptHash(PASSWORD)}'`,
+    "\tlist read 'starfail-noping'",
+    "\tlist write 'starfail-noping'",
+    "",
   ].join("\n");
 }
 
@@ -81,7 +94,7 @@ const NETWORK = "config interface 'wan'\n\toption proto 'dhcp'\n\toption metric 
 
 async function startRouter(): Promise<RpcdRouter> {
   return await startRpcdRouter({
-    acls: { "starfail.json": ACL },
+    acls: { "starfail.json": ACL, "noping.json": aclWithoutPing() },
     plugins: {
       "network.interface": { dump: {} },
       "network.interface.wan": { status: {} },
@@ -364,6 +377,65 @@ Deno.test({
     } finally {
       await bad.close();
       await s.close();
+      await r.stop();
+    }
+  },
+});
+
+Deno.test({
+  name: "starfail remote check: item by item what the router allows, and what a login misses",
+  ignore,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    requirePart(available, WHAT);
+    const r = await startRouter();
+    const dir = await Deno.makeTempDir({ prefix: `starfail-check-${Deno.pid}-` });
+    const check = async (user: string, password: string) => {
+      await Deno.writeTextFile(`${dir}/pass`, password, { mode: 0o600 });
+      await Deno.writeTextFile(
+        `${dir}/starfail`,
+        `config starfail 'remote'\n\toption url '${r.url}'\n\toption username '${user}'\n` +
+          `\toption password_file '${dir}/pass'\n`,
+      );
+      const out = await runCommand(
+        Deno.execPath(),
+        ["run", "-A", `${ROOT}main.ts`, "remote", "check", "--config", `${dir}/starfail`],
+        { timeoutMs: 30000 },
+      );
+      return { code: out.code, lines: out.stdout.trim().split("\n"), stderr: out.stderr.trim() };
+    };
+    try {
+      const good = await check(USER, PASSWORD);
+      assert.equal(good.code, 0, good.lines.join("\n") + good.stderr);
+      for (
+        const item of [
+          "ubus network.interface dump",
+          "file exec /bin/ping -I IFACE",
+          "uci write mwan3",
+          "no shell",
+          "no other config written",
+          "ubus iwinfo info",
+        ]
+      ) {
+        assert.ok(
+          good.lines.some((l) => l.startsWith(`ok      ${item}`)),
+          `${item}: ${good.lines.join("\n")}`,
+        );
+      }
+      const noping = await check("noping", PASSWORD);
+      assert.equal(noping.code, 1);
+      assert.ok(
+        noping.lines.some((l) =>
+          /^MISSING file exec \/bin\/ping -I IFACE: denied by the router's ACL/.test(l)
+        ),
+        noping.lines.join("\n"),
+      );
+      const wrong = await check(USER, "nope");
+      assert.equal(wrong.code, 77);
+      assert.match(wrong.stderr, /^router http:\S+ refused the login of user 'starfail'/);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
       await r.stop();
     }
   },
