@@ -13,7 +13,6 @@
 import assert from "node:assert/strict";
 import { haveOpenwrt, OPENWRT, requirePart, skipUnless, which } from "./require.ts";
 import { cryptHash, type RpcdRouter, startRpcdRouter } from "./openwrt/rpcd_router.ts";
-import { type RealUbusd, startUbusd } from "./openwrt/ubusd.ts";
 import { runCommand } from "../collectors/exec.ts";
 import { fetchInterfaceStatus, NetifdCollector } from "../collectors/netifd.ts";
 import { fetchIwinfo } from "../collectors/iwinfo.ts";
@@ -27,7 +26,6 @@ import { RemoteAuthError, RpcSession } from "../router/rpc_session.ts";
 import type { Router } from "../router/types.ts";
 import { UbusClient } from "../ubus/client.ts";
 import { Status, UbusError } from "../ubus/protocol.ts";
-import { startDaemon } from "../daemon/daemon.ts";
 import type { JsonObject } from "../ubus/blob.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;

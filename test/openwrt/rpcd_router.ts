@@ -62,7 +62,7 @@ const UNAUTHENTICATED = JSON.stringify({
   },
 });
 
-async function freePort(): Promise<number> {
+function freePort(): number {
   const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (l.addr as Deno.NetAddr).port;
   l.close();
@@ -166,7 +166,7 @@ export async function startRpcdRouter(opts: RpcdRouterOptions): Promise<RpcdRout
     throw new Error(`could not set up the router's mount namespace: ${err.trim()}`);
   }
   const socket = `${dir}/ubus.sock`;
-  const port = await freePort();
+  const port = freePort();
   const enter = (cmd: string, args: string[], env: Record<string, string> = {}) =>
     new Deno.Command("nsenter", {
       args: ["-t", String(holder.pid), "-m", "--", cmd, ...args],
