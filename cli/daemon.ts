@@ -13,6 +13,7 @@ import { isLevelName, type LevelName, LEVELS, setupLogging } from "../telemetry/
 import { VERSION } from "../version.ts";
 import { CliError, type CommandSpec, EXIT, parseCommand, UsageError } from "./args.ts";
 import { RemoteAuthError } from "../router/rpc_session.ts";
+import { RemotePermissionError } from "../router/from_config.ts";
 
 /** How `starfail daemon` is called. */
 export const spec: CommandSpec = {
@@ -115,7 +116,10 @@ export async function run(argv: string[]): Promise<number> {
     });
   } catch (err) {
     // Remote mode with credentials the router refuses: one line, exit 77 (EX_NOPERM).
-    if (err instanceof RemoteAuthError) throw new CliError(err.message, EXIT.NOPERM);
+    // (The sandbox refusing the router's host is a permission problem too: same code.)
+    if (err instanceof RemoteAuthError || err instanceof RemotePermissionError) {
+      throw new CliError(err.message, EXIT.NOPERM);
+    }
     throw err;
   }
 

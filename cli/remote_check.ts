@@ -9,7 +9,7 @@
 
 import { configPathFromEnv, loadConfig } from "../config/mod.ts";
 import { checkRouter, formatCheck } from "../router/check.ts";
-import { openRemoteRouter } from "../router/from_config.ts";
+import { openRemoteRouter, RemotePermissionError } from "../router/from_config.ts";
 import { RemoteAuthError } from "../router/rpc_session.ts";
 import { CliError, type CommandSpec, EXIT, parseCommand, UsageError } from "./args.ts";
 
@@ -63,7 +63,9 @@ export async function run(argv: string[]): Promise<number> {
     await router.session.login();
   } catch (err) {
     await router?.close();
-    if (err instanceof RemoteAuthError) throw new CliError(err.message, EXIT.NOPERM);
+    if (err instanceof RemoteAuthError || err instanceof RemotePermissionError) {
+      throw new CliError(err.message, EXIT.NOPERM);
+    }
     throw new CliError(
       `cannot reach the router: ${err instanceof Error ? err.message : String(err)}`,
       EXIT.UNAVAILABLE,

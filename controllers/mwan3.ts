@@ -527,7 +527,9 @@ export class Mwan3Controller implements Controller<Mwan3ReadBack> {
         report.errors.push(
           `confirming the applied mwan3 change failed (${
             err instanceof Error ? err.message : String(err)
-          }); the router rolls it back by itself`,
+          }); the router rolls it back when its ${
+            this.#opts.rollbackS ?? 30
+          } s run out (unless rpcd restarted meanwhile, which keeps the committed change)`,
         );
       }
       return;

@@ -26,6 +26,32 @@ export function remoteNetHosts(remote: Pick<RemoteConfig, "url">): string[] {
   return [`${u.hostname}:${port}`];
 }
 
+/** The sandbox (Deno's permissions) does not let starfail reach the router. */
+export class RemotePermissionError extends Error {
+  /** Creates the one-line error. */
+  constructor(message: string) {
+    super(message);
+    this.name = "RemotePermissionError";
+  }
+}
+
+/**
+ * Checks with `Deno.permissions.query` that every host the `remote`
+ * section needs may be reached; throws {@linkcode RemotePermissionError}
+ * naming the first that may not (a permission the sandbox denies is named
+ * as such, never "not reachable").
+ */
+export async function checkRemotePermission(remote: Pick<RemoteConfig, "url">): Promise<void> {
+  for (const host of remoteNetHosts(remote)) {
+    const { state } = await Deno.permissions.query({ name: "net", host });
+    if (state !== "granted") {
+      throw new RemotePermissionError(
+        `the sandbox does not allow network access to the router ${host} (remote.url ${remote.url}); add it to the binary's net permission`,
+      );
+    }
+  }
+}
+
 /** What {@linkcode readPasswordFile} found. */
 export interface PasswordRead {
   /** The password (first line, without the line end). */
@@ -78,12 +104,15 @@ export async function readPasswordFile(path: string): Promise<PasswordRead> {
 
 /**
  * Builds the remote router of a `remote` section (not logged in yet; call
- * `router.session.login()` to check the credentials at startup).
+ * `router.session.login()` to check the credentials at startup). Throws
+ * {@linkcode RemotePermissionError} when the sandbox denies the router's
+ * host, `RemoteAuthError` when the password file is missing or empty.
  */
 export async function openRemoteRouter(
   remote: RemoteConfig,
   onWarning: (line: string) => void,
 ): Promise<RemoteRouter> {
+  await checkRemotePermission(remote);
   const { password, warning } = await readPasswordFile(remote.password_file);
   if (warning !== null) onWarning(warning);
   const session = new RpcSession({

@@ -29,7 +29,13 @@ export {
 export type { RemoteRouterOptions } from "./remote.ts";
 export { ANONYMOUS_SID, RemoteAuthError, RPC_ERROR, RpcSession } from "./rpc_session.ts";
 export type { RpcSessionOptions, SessionAcls } from "./rpc_session.ts";
-export { openRemoteRouter, readPasswordFile, remoteNetHosts } from "./from_config.ts";
+export {
+  checkRemotePermission,
+  openRemoteRouter,
+  readPasswordFile,
+  remoteNetHosts,
+  RemotePermissionError,
+} from "./from_config.ts";
 export type { PasswordRead } from "./from_config.ts";
 export { aclGrants, checkRouter, formatCheck } from "./check.ts";
 export type { CheckItem } from "./check.ts";

@@ -102,3 +102,39 @@ Deno.test("a router that does not answer: CONNECTION_FAILED, then backoff withou
   assert.match(r.stderr, /not run in remote mode/);
   await router.close();
 });
+
+Deno.test("a sandbox that denies the router's host stops the daemon with one line naming it (exit 77)", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${dir}/pass`, "pw", { mode: 0o600 });
+    // 192.0.2.1 is TEST-NET-1: never contacted (the permission check comes first).
+    await Deno.writeTextFile(
+      `${dir}/starfail`,
+      `config starfail 'remote'\n\toption url 'http://192.0.2.1/ubus'\n\toption username 'starfail'\n\toption password_file '${dir}/pass'\n`,
+    );
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        "--deny-net=192.0.2.1",
+        new URL("../main.ts", import.meta.url).pathname,
+        "daemon",
+        "--config",
+        `${dir}/starfail`,
+        "--socket",
+        `${dir}/none.sock`,
+      ],
+      stdout: "null",
+      stderr: "piped",
+      signal: AbortSignal.timeout(30000),
+    }).output();
+    const stderr = new TextDecoder().decode(out.stderr).trim();
+    assert.equal(out.code, 77, stderr);
+    assert.equal(
+      stderr,
+      "the sandbox does not allow network access to the router 192.0.2.1:80 (remote.url http://192.0.2.1/ubus); add it to the binary's net permission",
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
