@@ -18,6 +18,8 @@ export const EXIT = {
   UNAVAILABLE: 69,
   SOFTWARE: 70,
   IOERR: 74,
+  /** Remote mode: the router refused the login (wrong username or password). */
+  NOPERM: 77,
   CONFIG: 78,
 } as const;
 

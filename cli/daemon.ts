@@ -11,7 +11,9 @@ import { configPathFromEnv, loadConfig } from "../config/mod.ts";
 import { startDaemon } from "../daemon/daemon.ts";
 import { isLevelName, type LevelName, LEVELS, setupLogging } from "../telemetry/log.ts";
 import { VERSION } from "../version.ts";
-import { type CommandSpec, EXIT, parseCommand, UsageError } from "./args.ts";
+import { CliError, type CommandSpec, EXIT, parseCommand, UsageError } from "./args.ts";
+import { RemoteAuthError } from "../router/rpc_session.ts";
+import { RemotePermissionError } from "../router/from_config.ts";
 
 /** How `starfail daemon` is called. */
 export const spec: CommandSpec = {
@@ -100,16 +102,26 @@ export async function run(argv: string[]): Promise<number> {
   const log = getLogger(["starfail", "daemon"]);
   log.info("Starting starfail daemon", { version: VERSION, config: configPath });
 
-  const handle = await startDaemon({
-    configPath,
-    preloaded: loaded,
-    dryRun: v["dry-run"] === true,
-    monitor: v.monitor === true,
-    logs,
-    logsForced: forced !== null,
-    ...(typeof v.record === "string" ? { recordPath: v.record } : {}),
-    ...(typeof v.socket === "string" ? { socket: v.socket } : {}),
-  });
+  let handle;
+  try {
+    handle = await startDaemon({
+      configPath,
+      preloaded: loaded,
+      dryRun: v["dry-run"] === true,
+      monitor: v.monitor === true,
+      logs,
+      logsForced: forced !== null,
+      ...(typeof v.record === "string" ? { recordPath: v.record } : {}),
+      ...(typeof v.socket === "string" ? { socket: v.socket } : {}),
+    });
+  } catch (err) {
+    // Remote mode with credentials the router refuses: one line, exit 77 (EX_NOPERM).
+    // (The sandbox refusing the router's host is a permission problem too: same code.)
+    if (err instanceof RemoteAuthError || err instanceof RemotePermissionError) {
+      throw new CliError(err.message, EXIT.NOPERM);
+    }
+    throw err;
+  }
 
   let stopping = false;
   const done = Promise.withResolvers<number>();

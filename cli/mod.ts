@@ -96,6 +96,12 @@ export const COMMANDS: CommandEntry[] = [
     load: () => import("./dish.ts"),
   },
   {
+    name: "remote",
+    synopsis: "remote check [--config PATH]",
+    summary: "log in to the remote router and report what it allows",
+    load: () => import("./remote_check.ts"),
+  },
+  {
     name: "replay",
     synopsis: "replay FILE [--config PATH] [--json]",
     summary: "run the engine over a recorded trace",

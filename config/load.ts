@@ -192,7 +192,7 @@ export function checkConfigText(text: string, fileName: string): ConfigCheck {
           : `section '${section.name}'`;
         warnings.push(
           `${fileName}:${section.line}: unknown ${label} (ignored); the sections are ` +
-            `main, scoring, starlink, notifications and member`,
+            `main, scoring, starlink, notifications, remote and member`,
         );
         continue;
       }
@@ -429,7 +429,7 @@ function uciValue(value: unknown): string | string[] | undefined {
  */
 export function configAsDocument(config: StarfailConfig): UciDocument {
   const sections: UciSection[] = [];
-  for (const name of ["main", "scoring", "starlink", "notifications"] as const) {
+  for (const name of ["main", "scoring", "starlink", "notifications", "remote"] as const) {
     const options: UciOption[] = [];
     for (const [key, value] of Object.entries(config[name])) {
       const text = uciValue(value);
@@ -468,7 +468,7 @@ export function configToJson(config: StarfailConfig): string {
 
 /** A key resolved against a file. */
 export interface ResolvedKey {
-  /** `main`, `scoring`, `starlink`, `notifications` or `member`. */
+  /** `main`, `scoring`, `starlink`, `notifications`, `remote` or `member`. */
   kind: string;
   /** UCI section name in the file (generated name for an anonymous member). */
   section: string;

@@ -55,6 +55,8 @@ export {
   NotificationsSchema,
   parseUciBool,
   PROBE_METHODS,
+  type RemoteConfig,
+  RemoteSchema,
   type ScoringConfig,
   ScoringSchema,
   SECTION_OPTIONS,

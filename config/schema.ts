@@ -390,6 +390,37 @@ export const NotificationsSchema = v.pipe(
   ),
 );
 
+const RemoteObject = v.object({
+  url: text("", isHttpUrlOrEmpty, "expected the router's http:// or https:// /ubus URL, or empty"),
+  username: text("", isNameOrEmpty, "expected an rpcd login name (letters, digits, _.@-)"),
+  password_file: text("", isAbsolutePathOrEmpty, "expected an absolute path, or empty"),
+  timeout_ms: integer(100, 60000, 5000),
+  event_poll_ms: integer(500, 60000, 2000),
+  rollback_s: integer(5, 600, 30),
+});
+type RemoteOut = v.InferOutput<typeof RemoteObject>;
+
+/**
+ * Section `config starfail 'remote'`: drive a router over uhttpd/rpcd
+ * JSON-RPC from a companion host. Off while `url` is empty.
+ */
+export const RemoteSchema = v.pipe(
+  RemoteObject,
+  crossCheck<RemoteOut>(
+    ["url", "username"],
+    (r) => r.url === "" || r.username !== "",
+    () => "must be set when url is (the rpcd login name on the router)",
+    "username",
+  ),
+  crossCheck<RemoteOut>(
+    ["url", "password_file"],
+    (r) => r.url === "" || r.password_file !== "",
+    () =>
+      "must be set when url is: a file holding the rpcd login's password (never the password itself in the config)",
+    "password_file",
+  ),
+);
+
 const MemberObject = v.object({
   name: v.pipe(v.string(), v.regex(/^[A-Za-z0-9_.@-]+$/, "expected a member name")),
   iface: v.optional(
@@ -447,6 +478,7 @@ export const ConfigSchema = v.object({
   scoring: v.optional(ScoringSchema, {}),
   starlink: v.optional(StarlinkSchema, {}),
   notifications: v.optional(NotificationsSchema, {}),
+  remote: v.optional(RemoteSchema, {}),
   members: v.optional(v.array(MemberSchema), []),
 });
 
@@ -460,6 +492,8 @@ export type ScoringConfig = StarfailConfig["scoring"];
 export type StarlinkConfig = StarfailConfig["starlink"];
 /** Section `notifications` of {@linkcode StarfailConfig}. */
 export type NotificationsConfig = StarfailConfig["notifications"];
+/** Section `remote` of {@linkcode StarfailConfig}. */
+export type RemoteConfig = StarfailConfig["remote"];
 /** One member section of {@linkcode StarfailConfig}. */
 export type MemberConfig = StarfailConfig["members"][number];
 
@@ -472,6 +506,7 @@ export const SECTION_OPTIONS: Readonly<Record<string, readonly string[]>> = {
   scoring: Object.keys(ScoringObject.entries),
   starlink: Object.keys(StarlinkSchema.entries),
   notifications: Object.keys(NotificationsObject.entries),
+  remote: Object.keys(RemoteObject.entries),
 };
 
 /** Option names of a `config member` section. */

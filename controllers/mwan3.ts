@@ -23,8 +23,10 @@ import type {
   Runner,
 } from "./types.ts";
 import { actionLines, emptyReport, readBackInto } from "./report.ts";
-import { optionValue, parseUciShow } from "./uci_show.ts";
-import type { ShownPackage } from "./uci_show.ts";
+import { optionValue } from "../router/uci_show.ts";
+import type { ShownPackage } from "../router/uci_show.ts";
+import { LocalUci } from "../router/local.ts";
+import type { Router, RouterUci } from "../router/types.ts";
 
 const log = getLogger(["starfail", "controller", "mwan3"]);
 
@@ -106,6 +108,16 @@ export interface Mwan3ControllerOptions {
   timeoutMs?: number;
   /** Subprocess runner. Default `runCommand`. */
   run?: Runner;
+  /**
+   * The router seam: when given, uci, mwan3's status and tools go through it
+   * (`uciCommand`, `uciArgs`, `run` and `env` are then not used). A remote
+   * router applies with rollback: rpcd's `uci apply` commits, procd's reload
+   * trigger reloads mwan3, and starfail confirms only after the read-back
+   * matched (a lost companion never leaves the router on a half-made policy).
+   */
+  router?: Router;
+  /** Seconds a remote router waits for the confirm before rolling back. Default 30. */
+  rollbackS?: number;
 }
 
 /**
@@ -246,13 +258,24 @@ export function resolveMember(members: PolicyMember[], name: string): string | n
 export class Mwan3Controller implements Controller<Mwan3ReadBack> {
   #opts: Mwan3ControllerOptions;
   #run: Runner;
+  #uci: RouterUci;
   /** Metrics we last wrote, by member; the base for drift detection. */
   #written = new Map<string, number>();
 
   /** Creates a controller; nothing runs until `reconcile` or `readBack`. */
   constructor(opts: Mwan3ControllerOptions = {}) {
     this.#opts = opts;
-    this.#run = opts.run ?? runCommand;
+    const router = opts.router;
+    this.#run = router !== undefined
+      ? (cmd, args, o) => router.exec(cmd, args, o)
+      : opts.run ?? runCommand;
+    this.#uci = router?.uci ?? new LocalUci({
+      run: this.#run,
+      ...(opts.uciCommand !== undefined ? { command: opts.uciCommand } : {}),
+      ...(opts.uciArgs !== undefined ? { args: opts.uciArgs } : {}),
+      ...(opts.env !== undefined ? { env: opts.env } : {}),
+      timeoutMs: opts.timeoutMs ?? 10000,
+    });
   }
 
   #exec(cmd: string, args: string[], timeoutMs?: number): Promise<ExecResult> {
@@ -262,32 +285,25 @@ export class Mwan3Controller implements Controller<Mwan3ReadBack> {
     });
   }
 
-  #uci(args: string[]): Promise<ExecResult> {
-    return this.#exec(this.#opts.uciCommand ?? "uci", [...(this.#opts.uciArgs ?? []), ...args]);
-  }
-
-  async #loadConfig(): Promise<ShownPackage> {
-    const r = await this.#uci(["-q", "show", "mwan3"]);
-    if (r.code !== 0) {
-      throw new Error(
-        `uci show mwan3 failed (exit ${r.code}${
-          r.stderr ? `: ${r.stderr.trim()}` : ""
-        }); is mwan3 installed and /etc/config/mwan3 present?`,
-      );
-    }
-    return parseUciShow(r.stdout, "mwan3");
+  #loadConfig(): Promise<ShownPackage> {
+    return this.#uci.show("mwan3");
   }
 
   async #readStatus(): Promise<Mwan3Status | null> {
-    if (this.#opts.ubusStatus) {
+    const router = this.#opts.router;
+    const ubusStatus = this.#opts.ubusStatus ??
+      (router !== undefined ? () => router.call("mwan3", "status", {}) : undefined);
+    if (ubusStatus) {
       try {
-        return parseMwan3UbusStatus(await this.#opts.ubusStatus());
+        return parseMwan3UbusStatus(await ubusStatus());
       } catch (err) {
         // No `mwan3` object on ubus (older mwan3, rpcd plugin missing): ask the CLI instead.
         log.debug("Reading mwan3 status over ubus failed; using 'mwan3 status'", {
           error: String(err),
         });
       }
+      // A remote router runs no `mwan3` program for us.
+      if (router?.kind === "remote") return null;
     }
     const r = await this.#exec(this.#opts.mwan3Command ?? "mwan3", ["status"]);
     if (r.code !== 0 || r.timedOut) {
@@ -364,8 +380,8 @@ export class Mwan3Controller implements Controller<Mwan3ReadBack> {
       return report;
     }
     if (changes.length > 0) {
-      const pending = await this.#uci(["changes", "mwan3"]);
-      if (pending.code === 0 && pending.stdout.trim() !== "") {
+      const pending = await this.#uci.foreignChanges("mwan3");
+      if (pending.length > 0) {
         report.errors.push(
           "mwan3 has uncommitted uci changes made by someone else; starfail will not commit them. Commit or revert them (uci commit mwan3 / uci revert mwan3)",
         );
@@ -375,39 +391,65 @@ export class Mwan3Controller implements Controller<Mwan3ReadBack> {
     report.changed = changes.length > 0;
     if (oldPrimary !== null && oldPrimary !== member) report.previousPrimary = oldPrimary;
     const iface = before.members.find((m) => m.member === member)?.iface ?? desired.primary;
-    const uciBase = [...(this.#opts.uciArgs ?? [])];
+    const uci = this.#uci;
+    const rollbackS = this.#opts.rollbackS ?? 30;
+    // Each action with what carries it out; the confirm waits for the read-back.
+    const steps: { action: ControllerAction; run: () => Promise<void> }[] = [];
+    let confirmAction: ControllerAction | null = null;
     for (const c of changes) {
-      report.actions.push({
-        cmd: this.#opts.uciCommand ?? "uci",
-        args: [...uciBase, "set", `mwan3.${c.member}.metric=${c.to}`],
-        why: `metric ${c.from} → ${c.to} so ${member} is the lowest in policy ${before.policy}`,
+      const step = uci.describeSet("mwan3", c.member, "metric", String(c.to));
+      steps.push({
+        action: {
+          ...step,
+          why: `metric ${c.from} → ${c.to} so ${member} is the lowest in policy ${before.policy}`,
+        },
+        run: () => uci.set("mwan3", c.member, "metric", String(c.to)),
       });
     }
     if (changes.length > 0) {
-      report.actions.push({
-        cmd: this.#opts.uciCommand ?? "uci",
-        args: [...uciBase, "commit", "mwan3"],
-        why: "make the new metrics persistent",
+      const [applyStep, confirmStep] = uci.describeApply("mwan3", { rollbackS });
+      steps.push({
+        action: {
+          ...applyStep,
+          why: uci.rollsBack
+            ? `commit and apply (the router reloads mwan3, and rolls the change back unless confirmed within ${rollbackS} s)`
+            : "make the new metrics persistent",
+        },
+        run: () => uci.apply("mwan3", { rollbackS }),
       });
-      const reload = this.#opts.reload ?? "ifup";
+      if (confirmStep !== undefined) {
+        confirmAction = { ...confirmStep, why: "keep the change once read back and verified" };
+      }
+      const reload = uci.rollsBack ? "none" : this.#opts.reload ?? "ifup";
       if (reload === "ifup") {
-        report.actions.push({
+        const action = {
           cmd: this.#opts.mwan3Command ?? "mwan3",
           args: ["ifup", iface],
           why:
             "rebuild mwan3's policy rules from the new metrics without restarting other interfaces",
-        });
+        };
+        steps.push({ action, run: () => this.#runTool(action) });
       } else if (reload === "restart") {
-        report.actions.push({
+        const action = {
           cmd: this.#opts.mwan3Command ?? "mwan3",
           args: ["restart"],
           why: "reload mwan3 completely",
-        });
+        };
+        steps.push({ action, run: () => this.#runTool(action) });
       }
       if (this.#opts.conntrackFlush && report.previousPrimary !== null) {
-        report.actions.push(flushAction(this.#opts.conntrackFile));
+        if (this.#opts.router?.kind === "remote") {
+          log.warn(
+            "conntrack_flush is not done in remote mode (set mwan3's own flush_conntrack on the router)",
+          );
+        } else {
+          const action = flushAction(this.#opts.conntrackFile);
+          steps.push({ action, run: () => applyFlushAction(action, report, this.#run) });
+        }
       }
     }
+    report.actions.push(...steps.map((s) => s.action));
+    if (confirmAction !== null) report.actions.push(confirmAction);
     if (dryRun) {
       log.info("Dry run: mwan3 changes not applied", {
         primary: member,
@@ -422,16 +464,22 @@ export class Mwan3Controller implements Controller<Mwan3ReadBack> {
       return report;
     }
     let committed = changes.length === 0;
-    for (const action of report.actions) {
-      const ok = await this.#apply(action, report);
-      if (!ok) break;
-      if (action.args.includes("commit")) committed = true;
+    let applied = false;
+    for (const step of steps) {
+      try {
+        await step.run();
+      } catch (err) {
+        report.errors.push(err instanceof Error ? err.message : String(err));
+        break;
+      }
+      if (step.action === steps[changes.length]?.action) committed = applied = true;
     }
     if (!committed) {
       // Drop our half-staged changes (there were no others: checked above), so the next
       // round does not mistake them for someone else's.
-      const revert = await this.#uci(["revert", "mwan3"]);
-      if (revert.code !== 0) report.errors.push(`uci revert mwan3 failed (exit ${revert.code})`);
+      await uci.revert("mwan3").catch((err) => {
+        report.errors.push(err instanceof Error ? err.message : String(err));
+      });
     }
     // Remember what we wrote only once it is committed; the drift check compares against it.
     if (committed) {
@@ -441,6 +489,7 @@ export class Mwan3Controller implements Controller<Mwan3ReadBack> {
       }
     }
     await this.#verify(member, iface, report);
+    if (applied && uci.rollsBack) await this.#confirmOrRollBack(member, report);
     log.info("mwan3 reconciled", {
       primary: member,
       changed: report.changed,
@@ -450,23 +499,55 @@ export class Mwan3Controller implements Controller<Mwan3ReadBack> {
     return report;
   }
 
-  async #apply(action: ControllerAction, report: ControllerReport): Promise<boolean> {
-    if (action.cmd === "write") {
-      await applyFlushAction(action, report, this.#run);
-      return true;
-    }
+  /** Runs a tool action; throws a one-sentence error when it fails. */
+  async #runTool(action: ControllerAction): Promise<void> {
     const isRestart = action.args.includes("restart");
     const timeout = (this.#opts.timeoutMs ?? 10000) * (isRestart ? 6 : 1);
     const r = await this.#exec(action.cmd, action.args, timeout);
     if (r.code !== 0) {
-      report.errors.push(
+      throw new Error(
         `${action.cmd} ${action.args.join(" ")} failed (exit ${r.code}${
           r.timedOut ? ", deadline exceeded" : ""
         }${r.stderr.trim() ? `: ${r.stderr.trim()}` : ""})`,
       );
-      return false;
     }
-    return true;
+  }
+
+  /**
+   * After a rollback-protected apply: keep it when the read-back shows the
+   * member lowest, else have the router restore the previous config now.
+   */
+  async #confirmOrRollBack(member: string, report: ControllerReport): Promise<void> {
+    const uciOk = report.verification.some((line) =>
+      line.startsWith(`uci: ${member} has the lowest metric`)
+    );
+    if (uciOk) {
+      try {
+        await this.#uci.confirm();
+        report.verification.push("router: change confirmed (rollback cancelled)");
+      } catch (err) {
+        report.verified = false;
+        report.errors.push(
+          `confirming the applied mwan3 change failed (${
+            err instanceof Error ? err.message : String(err)
+          }); the router rolls it back when its ${
+            this.#opts.rollbackS ?? 30
+          } s run out (unless rpcd restarted meanwhile, which keeps the committed change)`,
+        );
+      }
+      return;
+    }
+    report.verified = false;
+    try {
+      await this.#uci.rollback();
+      report.errors.push("the read-back did not show the change; the router rolled it back");
+    } catch (err) {
+      report.errors.push(
+        `the read-back did not show the change and rollback failed (${
+          err instanceof Error ? err.message : String(err)
+        }); the router rolls it back by itself when its timer runs out`,
+      );
+    }
   }
 
   async #verify(member: string, iface: string, report: ControllerReport): Promise<void> {

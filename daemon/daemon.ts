@@ -25,7 +25,6 @@ import {
   type DishOutageRecord,
   StarlinkCollector,
 } from "../collectors/starlink.ts";
-import { parseUciShow } from "../controllers/uci_show.ts";
 import { findDefaultRule, Mwan3Controller, policyMembers } from "../controllers/mwan3.ts";
 import { RouteController } from "../controllers/route.ts";
 import type { Controller, ControllerReport } from "../controllers/types.ts";
@@ -37,6 +36,11 @@ import { type RegistrationState, UbusObjectServer } from "../ubus/object_server.
 import { STARFAIL_OBJECT, starfailMethods } from "../ubus/starfail_object.ts";
 import { DaemonBackend, stateCode } from "./backend.ts";
 import { AlertTracker, type EventSender, publishEvent, ubusEventFor } from "./ubus_events.ts";
+import type { Router } from "../router/types.ts";
+import { LocalRouter } from "../router/local.ts";
+import { openRemoteRouter } from "../router/from_config.ts";
+import type { RemoteRouter } from "../router/remote.ts";
+import { RemoteAuthError } from "../router/rpc_session.ts";
 import {
   type DiscoveredMember,
   type InterfaceFacts,
@@ -243,10 +247,15 @@ interface Mwan3Found {
   members: { member: string; iface: string; metric: number; weight: number }[];
 }
 
-async function readMwan3(run: ToolRunner): Promise<Mwan3Found | null> {
-  const r = await run("uci", ["-q", "show", "mwan3"], { timeoutMs: 3000 });
-  if (r.code !== 0 || r.stdout.trim() === "") return null;
-  const pkg = parseUciShow(r.stdout, "mwan3");
+async function readMwan3(router: Router): Promise<Mwan3Found | null> {
+  let pkg;
+  try {
+    pkg = await router.uci.show("mwan3");
+  } catch (err) {
+    log.debug("mwan3 config not readable", { error: String(err) });
+    return null;
+  }
+  if (pkg.sections.length === 0) return null;
   const rule = findDefaultRule(pkg);
   if (rule === null) return null;
   const members = policyMembers(pkg, rule.policy).map((m) => ({
@@ -295,13 +304,15 @@ interface Assembly {
   starlink: StarlinkCollector | null;
   /** Built while connected to ubus (netifd, iwinfo and the modem over ubus were wired). */
   withUbus: boolean;
+  /** The router seam the collectors and the controller use. */
+  router: Router;
 }
 
 async function assemble(
   cfg: StarfailConfig,
   opts: DaemonOptions,
   server: UbusObjectServer,
-  run: ToolRunner,
+  router: Router,
   clock: Clock,
   urgent: (obs: Observation) => void,
   linkUp: Map<string, boolean>,
@@ -309,10 +320,15 @@ async function assemble(
   dishHistory: DishHistoryState,
 ): Promise<Assembly> {
   const dryRun = opts.dryRun === true || cfg.main.dry_run;
-  const ubus = server.connected ? server : null;
+  // Remote mode: the router is always "there" (calls back off while it is away); locally,
+  // the ubus-backed collectors wait until the daemon is connected to ubusd.
+  const remote = router.kind === "remote";
+  const ubus: Router | null = remote || server.connected ? router : null;
+  // Tools run on the router: subprocesses locally, rpcd's file exec remotely.
+  const run: ToolRunner = (cmd, args, o) => router.exec(cmd, args, o);
 
   // 1. Candidates: mwan3's default policy, else our own member sections.
-  const mwan3 = cfg.main.use_mwan3 ? await readMwan3(run) : null;
+  const mwan3 = cfg.main.use_mwan3 ? await readMwan3(router) : null;
   const candidates: InterfaceFacts[] = mwan3 !== null
     ? mwan3.members.map((m) => ({
       member: m.member,
@@ -330,7 +346,8 @@ async function assemble(
   }
 
   // 2. Facts from netifd and the routing table.
-  const dishDev = await dishDevice(run, cfg.starlink.host);
+  // (Remote: the companion's routing table says nothing about the router's.)
+  const dishDev = remote ? null : await dishDevice(run, cfg.starlink.host);
   // Interfaces netifd knows (or could not say it does not know): only these are watched
   // through netifd. For any other, netifd answers NOT_FOUND, which must not read as "down".
   const netifdIfaces = new Set<string>();
@@ -407,7 +424,8 @@ async function assemble(
     collectorMembers.set(probeName, m.name);
     // The kernel's link state where the device exists now; otherwise netifd's events tell
     // (a modem's device may appear later, and simulated routers have no real devices).
-    if (!(await deviceExists(m.device)) && ubus !== null) continue;
+    // Remote: the companion has no view of the router's devices; netifd (polled) tells.
+    if (remote || (!(await deviceExists(m.device)) && ubus !== null)) continue;
     const link = linkSource(m.name, m.device);
     const inner = link.collect.bind(link);
     let last: boolean | undefined;
@@ -525,9 +543,15 @@ async function assemble(
       dryRun,
       conntrackFlush: cfg.main.conntrack_flush,
       policy: mwan3.policy,
-      run,
-      ...(ubus !== null ? { ubusStatus: () => ubus.call("mwan3", "status", {}) } : {}),
+      router,
+      rollbackS: cfg.remote.rollback_s,
     });
+  } else if (remote) {
+    mode = "none";
+    controller = null;
+    log.warn(
+      "Remote mode controls the router through mwan3 only, and mwan3 is not configured there; decisions are made but not applied",
+    );
   } else {
     const routed = members.filter((m) => m.device !== undefined);
     if (routed.length === 0) {
@@ -560,6 +584,7 @@ async function assemble(
     netifd,
     starlink,
     withUbus: ubus !== null,
+    router,
   };
 }
 
@@ -673,6 +698,26 @@ export async function startDaemon(opts: DaemonOptions): Promise<DaemonHandle> {
   for (const w of warnings) log.warn(w);
   if (opts.logs !== undefined && !opts.logsForced) opts.logs.setLevel(cfg.main.log_level);
 
+  // Remote mode: log in to the router before anything else, so wrong credentials stop the
+  // start with one line (RemoteAuthError: the CLI exits 77).
+  let remoteRouter: RemoteRouter | null = null;
+  if (cfg.remote.url !== "") {
+    remoteRouter = await openRemoteRouter(cfg.remote, (line) => log.warn(line));
+    try {
+      await remoteRouter.session.login();
+      log.info("Logged in to the router", { url: cfg.remote.url, user: cfg.remote.username });
+    } catch (err) {
+      if (err instanceof RemoteAuthError) {
+        await remoteRouter.close();
+        throw err;
+      }
+      log.warn("Router not reachable at start; carrying on and retrying", {
+        url: cfg.remote.url,
+        error: err instanceof Error ? err.message : String(err),
+      });
+    }
+  }
+
   const socket = opts.socket ?? (cfg.main.ubus_socket || undefined);
   const server = new UbusObjectServer({ ...(socket ? { socket } : {}), timeoutMs: 3000 });
   await server.start();
@@ -702,7 +747,9 @@ export async function startDaemon(opts: DaemonOptions): Promise<DaemonHandle> {
   // Survives config reloads, so a rebuilt dish collector does not take outages it
   // (re)reads from the dish's list for ones from before the daemon was watching.
   const dishHistory: DishHistoryState = { read: false };
-  let asm = await assemble(cfg, opts, server, run, clock, urgent, linkUp, null, dishHistory);
+  const router: Router = remoteRouter ??
+    new LocalRouter({ ubus: () => (server.connected ? server : null), run });
+  let asm = await assemble(cfg, opts, server, router, clock, urgent, linkUp, null, dishHistory);
 
   const store = new TelemetryStore({
     max_samples_per_member: cfg.main.max_samples_per_member,
@@ -819,7 +866,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<DaemonHandle> {
         cfg,
         opts,
         server,
-        run,
+        router,
         clock,
         urgent,
         linkUp,
@@ -889,6 +936,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<DaemonHandle> {
         await rt.stop();
         recorder?.close();
         await server.stop();
+        await router.close();
       })();
       return stopped;
     },

@@ -2,7 +2,8 @@
 # Everything the test suite uses beyond Node and npm, on a Debian machine, as root:
 #  - Debian packages: iproute2, iptables, iputils-ping and busybox (network-namespace and
 #    probe tests), mosquitto and mosquitto-clients (MQTT tests), prometheus (promtool), and
-#    what ../shared/openwrt/build.sh needs (cmake, pkg-config, build-essential, json-c, crypt);
+#    what ../shared/openwrt/build.sh needs (cmake, pkg-config, build-essential, json-c, crypt),
+#    openssl and util-linux (remote-mode tests: rpcd login hashes, unshare/nsenter);
 #  - OpenWrt's own ubusd, ubus, uci, rpcd and uhttpd, built from the pinned sources in
 #    ../shared/openwrt (or $STARFAIL_OPENWRT_SRC) into .openwrt/ (or $STARFAIL_OPENWRT);
 #    a second run reuses what is built.
@@ -11,7 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 pkgs=(iproute2 iptables iputils-ping busybox mosquitto mosquitto-clients prometheus
-  cmake pkg-config build-essential libjson-c-dev libcrypt-dev ca-certificates)
+  cmake pkg-config build-essential libjson-c-dev libcrypt-dev ca-certificates openssl util-linux)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
