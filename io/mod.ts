@@ -12,6 +12,7 @@ export {
   fileErrorOf,
   FileReadError,
   type FileReadKind,
+  ioReason,
   readFileBounded,
   type ReadOptions,
   readTextFileBounded,

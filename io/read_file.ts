@@ -66,8 +66,11 @@ function typeName(info: Deno.FileInfo): string {
   return "not a regular file";
 }
 
-/** Short reason of an OS error, without Deno's "(os error N): stat 'path'" tail. */
-function osReason(err: unknown): string {
+/**
+ * Short printable reason of an OS error, without Deno's "(os error N): stat
+ * 'path'" tail: "No space left on device", "Read-only file system".
+ */
+export function ioReason(err: unknown): string {
   const text = err instanceof Error ? err.message : String(err);
   return showValue(text.replace(/ \(os error \d+\).*$/s, "").replace(/: \w+ '.*$/s, ""), 80);
 }
@@ -88,7 +91,7 @@ export function fileErrorOf(err: unknown, path: string, what: string): FileReadE
   if (err instanceof Deno.errors.FilesystemLoop) {
     return new FileReadError("io", path, `${shown}: symbolic link loop; point it at a real file`);
   }
-  return new FileReadError("io", path, `${shown}: cannot read the ${what}: ${osReason(err)}`);
+  return new FileReadError("io", path, `${shown}: cannot read the ${what}: ${ioReason(err)}`);
 }
 
 /**

@@ -39,9 +39,13 @@ function escapeChar(ch: string): string {
     : `\\u${code.toString(16).padStart(4, "0")}`;
 }
 
-/** Escapes every unsafe character of `text` (see the module doc); nothing is cut. */
-export function escapeText(text: string): string {
-  return text.replace(UNSAFE, escapeChar);
+/**
+ * Escapes every unsafe character of `text` (see the module doc); nothing is
+ * cut. Backslashes are doubled unless `keepBackslash` (for text that holds
+ * values escaped already).
+ */
+export function escapeText(text: string, keepBackslash = false): string {
+  return text.replace(UNSAFE, (ch) => (keepBackslash && ch === "\\" ? ch : escapeChar(ch)));
 }
 
 /** Size of `text` in UTF-8 bytes. */
@@ -51,7 +55,7 @@ export function byteLength(text: string): number {
 
 /**
  * Cuts `text` to about `maxChars` characters without splitting a surrogate
- * pair; the cut part is replaced by `… (N bytes)`, N being the whole value's
+ * pair; the cut part is replaced by `... (N bytes)`, N being the whole value's
  * UTF-8 size.
  */
 function cut(escaped: string, original: string, maxChars: number): string {
@@ -62,7 +66,7 @@ function cut(escaped: string, original: string, maxChars: number): string {
   // Do not leave half an escape such as `\x1` behind.
   const tail = /\\(x[0-9a-f]?|u[0-9a-f]{0,3})?$/.exec(escaped.slice(Math.max(0, end - 6), end));
   if (tail !== null) end -= tail[0].length;
-  return `${escaped.slice(0, end)}… (${byteLength(original)} bytes)`;
+  return `${escaped.slice(0, end)}... (${byteLength(original)} bytes)`;
 }
 
 /**
@@ -73,13 +77,17 @@ function cut(escaped: string, original: string, maxChars: number): string {
  * ```ts
  * import { showValue } from "./show_value.ts";
  * showValue("a\u0000b\nc"); // "a\\x00b\\nc"
- * showValue("x".repeat(3_000_000)).length < 100; // true: "xxx…… (3000000 bytes)"
+ * showValue("x".repeat(3_000_000)).length < 100; // true: "xxx... (3000000 bytes)"
  * ```
  */
 export function showValue(value: string, maxChars: number = SHOW_VALUE_MAX_CHARS): string {
+  return show(value, maxChars, false);
+}
+
+function show(value: string, maxChars: number, keepBackslash: boolean): string {
   // Escape only the part that can be shown: a 3 MB value costs no 3 MB copy.
   const head = value.length > maxChars * 2 + 8 ? value.slice(0, maxChars * 2 + 8) : value;
-  const escaped = escapeText(head);
+  const escaped = escapeText(head, keepBackslash);
   if (head.length < value.length) return cut(escaped, value, Math.min(maxChars, escaped.length));
   return cut(escaped, value, maxChars);
 }
@@ -90,8 +98,9 @@ export function quoteValue(value: string, maxChars: number = SHOW_VALUE_MAX_CHAR
 }
 
 /**
- * A whole message made safe for one terminal or log line: escaped and cut to
- * `maxChars` characters (default {@linkcode MESSAGE_MAX_CHARS}).
+ * A whole message made safe for one terminal or log line: escaped (backslashes
+ * kept, so values already shown stay as they are) and cut to `maxChars`
+ * characters (default {@linkcode MESSAGE_MAX_CHARS}).
  *
  * @example
  * ```ts
@@ -100,5 +109,5 @@ export function quoteValue(value: string, maxChars: number = SHOW_VALUE_MAX_CHAR
  * ```
  */
 export function oneLine(message: string, maxChars: number = MESSAGE_MAX_CHARS): string {
-  return showValue(message, maxChars);
+  return show(message, maxChars, true);
 }
