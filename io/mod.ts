@@ -28,3 +28,4 @@ export {
   SHOW_VALUE_MAX_CHARS,
   showValue,
 } from "./show_value.ts";
+export { SideFile, type SideFileOptions, type SideFileProblem } from "./side_file.ts";
