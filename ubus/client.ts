@@ -526,9 +526,25 @@ export class UbusClient {
         p.reject(new UbusError(Status.PARSE_ERROR, err.message));
       }
     } else if (type === MsgType.INVOKE && peer !== 0) {
-      this.#send({ type: MsgType.STATUS, seq, peer, attrs: { status: Status.INVALID_ARGUMENT } })
-        .catch(() => {});
+      // ubusd routes a reply by its OBJID (it must be an object this client owns);
+      // without one the caller would wait for its own timeout.
+      const objid = err.objid !== undefined && this.#objects.has(err.objid)
+        ? err.objid
+        : this.#soleObjectId();
+      if (objid === undefined) return;
+      this.#send({
+        type: MsgType.STATUS,
+        seq,
+        peer,
+        attrs: { status: Status.INVALID_ARGUMENT, objid },
+      }).catch(() => {});
     }
+  }
+
+  /** The id of the only method-serving object this client hosts, if there is exactly one. */
+  #soleObjectId(): number | undefined {
+    const ids = [...this.#objects.entries()].filter(([, o]) => o.kind === "object");
+    return ids.length === 1 ? ids[0][0] : undefined;
   }
 
   #dispatch(msg: UbusMessage): void {
