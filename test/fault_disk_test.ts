@@ -75,3 +75,61 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "config set on a read-only and on a full file system: exit 74 naming the path, file intact",
+  ignore: skipUnless(HAVE, "root with unshare and mount (a private mount namespace)"),
+  async fn() {
+    requirePart(HAVE, "root with unshare and mount");
+    const dir = await Deno.makeTempDir({ prefix: `starfail_fault_set_${Deno.pid}_` });
+    const main = new URL("../main.ts", import.meta.url).pathname;
+    const original = "config starfail 'main'\n\toption cooldown_s '30'\n";
+    try {
+      await Deno.mkdir(`${dir}/ro`);
+      await Deno.mkdir(`${dir}/full`);
+      // Read-only: write the file, remount read-only. Full: fill the rest with a filler.
+      const script = `mount --make-rprivate / || exit 90; ` +
+        `mount -t tmpfs -o size=64k starfail_ro "$1/ro"; printf '%s' "$4" > "$1/ro/starfail"; ` +
+        `mount -o remount,ro "$1/ro"; ` +
+        `mount -t tmpfs -o size=64k starfail_full "$1/full"; printf '%s' "$4" > "$1/full/starfail"; ` +
+        `dd if=/dev/zero of="$1/full/filler" bs=4k 2>/dev/null; ` +
+        `"$2" run -A --no-prompt "$3" config set main.cooldown_s 45 --config "$1/ro/starfail"; ` +
+        `echo "rc=$?"; ` +
+        `"$2" run -A --no-prompt "$3" config set main.cooldown_s 45 --config "$1/full/starfail"; ` +
+        `echo "rc=$?"; cat "$1/ro/starfail" "$1/full/starfail"`;
+      const out = await new Deno.Command("unshare", {
+        args: [
+          "-m",
+          "sh",
+          "-c",
+          script,
+          "sh",
+          dir,
+          Deno.execPath(),
+          main,
+          original,
+        ],
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const stdout = new TextDecoder().decode(out.stdout);
+      const stderr = new TextDecoder().decode(out.stderr);
+      const codes = [...stdout.matchAll(/rc=(\d+)/g)].map((m) => Number(m[1]));
+      assert.deepEqual(codes, [74, 74], stdout + stderr);
+      const lines = stderr.split("\n").filter((l) => l !== "");
+      assert.equal(lines.length, 2, stderr);
+      assert.match(
+        lines[0],
+        /\/ro\/starfail: cannot (write|lock) the config.*Read-only file system/,
+      );
+      assert.match(
+        lines[1],
+        /\/full\/starfail: cannot (write|lock) the config.*No space left on device/,
+      );
+      // Both originals are whole.
+      assert.ok(stdout.endsWith(original + original), stdout);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
