@@ -28,6 +28,7 @@ const TESTS = [
   "test/openwrt/malformed_invoke_test.ts",
   "collectors/starlink_client_fault_test.ts",
   "test/fault_disk_test.ts",
+  "test/fault_dish_test.ts",
   "test/fuzz_test.ts",
 ];
 
@@ -148,6 +149,9 @@ const out = tests.out;
 const fault = /fault disk: (\{.*\})/.exec(out)?.[1];
 const disk = fault ? JSON.parse(fault) : null;
 const invoke = /malformed INVOKE replies: (\d+) frames, slowest ([\d.]+) ms/.exec(out);
+const dishRun = /fault dish: (\d+) dish requests, ticks (\d+)→(\d+), (\d+) status answers/.exec(
+  out,
+);
 const fuzzUbus = /fuzz ubusd: (\d+) frames, slowest reply ([\d.]+) ms/.exec(out);
 const runs = values["fuzz-runs"];
 const mb = (n: number) => n.toFixed(0);
@@ -196,6 +200,21 @@ const rows: string[][] = [
     passed(out, "dish fault"),
     "reported as such within the 1 s deadline",
     "that sample",
+  ],
+  [
+    "Daemon with the dish answering HTTP 500, text/html, garbage, resets and hangs in turn",
+    passed(out, "daemon keeps ticking"),
+    dishRun
+      ? `loop kept ticking (${dishRun[2]}→${dishRun[3]} in 9 s), ${dishRun[4]} status answers, ` +
+        `each dish error named as such`
+      : "?",
+    "those dish samples",
+  ],
+  [
+    "`config set` on a read-only or full file system",
+    passed(out, "config set on a read-only"),
+    "exit 74 naming the path; the original file whole",
+    "nothing",
   ],
   [
     "`--record`/`--log-file` on a read-only file system",
