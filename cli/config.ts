@@ -17,6 +17,7 @@ import {
   loadConfig,
   setOption,
 } from "../config/mod.ts";
+import { quoteValue } from "../io/show_value.ts";
 
 const CONFIG_FLAG = { config: { type: "string", short: "c" } } as const;
 const CONFIG_HELP = { config: "config file (default $STARFAIL_CONFIG or /etc/config/starfail)" };
@@ -114,9 +115,9 @@ function configPath(values: Record<string, unknown>): string {
   return typeof flag === "string" && flag !== "" ? flag : configPathFromEnv();
 }
 
-function printProblems(problems: string[]): number {
+function printProblems(problems: string[], code: number = EXIT.CONFIG): number {
   for (const problem of problems) console.error(problem);
-  return EXIT.CONFIG;
+  return code;
 }
 
 function printWarnings(warnings: string[]): void {
@@ -161,7 +162,7 @@ export async function run(argv: string[]): Promise<number> {
         return await set(path, parsed.positionals[0], parsed.positionals[1]);
     }
   } catch (err) {
-    if (err instanceof ConfigError) return printProblems(err.problems);
+    if (err instanceof ConfigError) return printProblems(err.problems, err.exitCode);
     if (err instanceof ConfigKeyError) {
       throw new UsageError(`starfail config ${action}: ${err.message}`, spec.usage);
     }
@@ -207,7 +208,7 @@ async function get(path: string, key: string): Promise<number> {
 async function set(path: string, key: string, value: string): Promise<number> {
   const result = await setOption(path, key, value);
   printWarnings(result.warnings);
-  const shown = value.trim() === "" ? "removed (default applies)" : `= '${value}'`;
+  const shown = value.trim() === "" ? "removed (default applies)" : `= ${quoteValue(value)}`;
   console.log(
     `${path}: ${result.key.canonical} ${shown}${result.changed ? "" : " (no change)"}`,
   );

@@ -8,6 +8,8 @@
 
 import { CliError, EXIT, UsageError } from "./args.ts";
 import { VERSION } from "../version.ts";
+import { FileReadError } from "../io/read_file.ts";
+import { oneLine } from "../io/show_value.ts";
 
 /** A subcommand module: `run(argv)` resolves to the exit code. */
 export interface CommandModule {
@@ -144,25 +146,36 @@ export function usage(): string {
 /** Prints a user-facing failure as one line and returns its exit code. */
 export function reportError(err: unknown): number {
   if (err instanceof UsageError) {
-    console.error(err.message);
+    console.error(oneLine(err.message));
     console.error(`Usage: ${err.usage}`);
     return EXIT.USAGE;
   }
   if (err instanceof CliError) {
-    console.error(err.message);
+    console.error(oneLine(err.message));
     return err.code;
   }
   const problems = (err as { problems?: unknown }).problems;
   if (err instanceof Error && err.name === "ConfigError" && Array.isArray(problems)) {
-    for (const p of problems) console.error(String(p));
-    return EXIT.CONFIG;
+    for (const p of problems) console.error(oneLine(String(p)));
+    const code = (err as { exitCode?: unknown }).exitCode;
+    return typeof code === "number" ? code : EXIT.CONFIG;
+  }
+  if (err instanceof FileReadError) {
+    console.error(err.message);
+    return err.exitCode;
   }
   if (err instanceof Deno.errors.NotCapable) {
     console.error(`starfail: permission denied by the runtime: ${err.message}`);
     return EXIT.SOFTWARE;
   }
   const message = err instanceof Error ? err.message : String(err);
-  console.error(`starfail: internal error: ${message.split("\n")[0]}`);
+  if (typeof (err as { code?: unknown }).code === "string") {
+    // An OS error nothing below turned into a sentence (read-only, full disk, I/O):
+    // EX_IOERR, with Deno's message, which names the path.
+    console.error(`starfail: I/O error: ${oneLine(message.split("\n")[0])}`);
+    return EXIT.IOERR;
+  }
+  console.error(`starfail: internal error: ${oneLine(message.split("\n")[0])}`);
   if (Deno.env.get("STARFAIL_DEBUG")) console.error(err);
   return EXIT.SOFTWARE;
 }

@@ -14,6 +14,8 @@
  * @module
  */
 
+import http2 from "node:http2";
+import { oneLine, quoteValue } from "../io/show_value.ts";
 import * as grpc from "@grpc/grpc-js";
 import { Buffer } from "node:buffer";
 import { getLogger } from "@logtape/logtape";
@@ -109,6 +111,7 @@ const GRPC_STATUS_DEADLINE = 4;
 const GRPC_STATUS_UNAVAILABLE = 14;
 const GRPC_STATUS_INTERNAL = 13;
 const GRPC_STATUS_UNKNOWN = 2;
+const GRPC_STATUS_RESOURCE_EXHAUSTED = 8;
 
 function identity(bytes: Uint8Array): Uint8Array {
   return bytes;
@@ -359,16 +362,38 @@ export class StarlinkClient {
           reject(decodeErr);
         }
       };
+      const deadline = Date.now() + timeoutMs;
+      // What the dish said it answered with: an HTML error page or a proxy's answer
+      // otherwise surfaces as grpc-js's "Received message larger than max".
+      let contentType: string | undefined;
+      const watchContentType: grpc.Interceptor = (options, nextCall) =>
+        new grpc.InterceptingCall(nextCall(options), {
+          start(metadata, _listener, next) {
+            next(metadata, {
+              onReceiveMetadata(md, nextMd) {
+                const value = md.get("content-type")[0];
+                if (value !== undefined) contentType = String(value);
+                nextMd(md);
+              },
+            });
+          },
+        });
       const call = client.makeUnaryRequest<Uint8Array, Uint8Array>(
         HANDLE_PATH,
         serializeBuffer,
         identity,
         request,
         new grpc.Metadata(),
-        { deadline: Date.now() + timeoutMs },
+        { deadline, interceptors: [watchContentType] },
         (err: grpc.ServiceError | null, value?: Uint8Array) => {
-          if (err) finish(new DishCallError(err.code, err.details || err.message, "grpc"));
-          else finish(null, value);
+          if (!err) return finish(null, value);
+          if (contentType === undefined || isGrpcType(contentType) || this.#socketPath) {
+            return finish(dishGrpcError(err, contentType));
+          }
+          // Not gRPC: grpc-js hides the HTTP status, so ask once more, within the deadline.
+          httpStatusOf(this.#host, this.#port, Math.max(100, deadline - Date.now())).then(
+            (status) => finish(dishGrpcError(err, contentType, status)),
+          );
         },
       );
       // The grpc-js deadline should fire first; this local timer is the backstop.
@@ -411,10 +436,19 @@ export class StarlinkClient {
         throw new DishCallError(code, (err as Error).message, "grpc-web");
       }
       const headerStatus = res.headers.get("grpc-status");
+      const type = res.headers.get("content-type") ?? "";
       if (res.status !== 200) {
         throw new DishCallError(
           GRPC_STATUS_UNAVAILABLE,
-          `gRPC-Web answered HTTP ${res.status}`,
+          `gRPC-Web answered HTTP ${res.status}` +
+            (type !== "" ? ` (content-type ${quoteValue(type)})` : ""),
+          "grpc-web",
+        );
+      }
+      if (type !== "" && !/^application\/grpc-web/i.test(type)) {
+        throw new DishCallError(
+          GRPC_STATUS_INTERNAL,
+          `the dish answered content-type ${quoteValue(type)}, not gRPC-Web (HTTP 200)`,
           "grpc-web",
         );
       }
@@ -449,6 +483,70 @@ export class StarlinkClient {
       clearTimeout(timer);
     }
   }
+}
+
+/**
+ * A grpc-js failure as a {@linkcode DishCallError}. When the dish answered
+ * something that is not gRPC (an HTML error page, a captive portal), grpc-js
+ * reads its first bytes as a message length and reports RESOURCE_EXHAUSTED
+ * ("Received message larger than max (1853121906 vs 4194304)"); that is said
+ * as what it is instead.
+ */
+function dishGrpcError(
+  err: grpc.ServiceError,
+  contentType: string | undefined,
+  httpStatus?: number,
+): DishCallError {
+  if (contentType !== undefined && !isGrpcType(contentType)) {
+    const detail = err.code === GRPC_STATUS_RESOURCE_EXHAUSTED
+      ? "not a gRPC answer"
+      : (err.details || err.message);
+    const http = httpStatus !== undefined ? `HTTP ${httpStatus} with ` : "";
+    return new DishCallError(
+      httpStatus !== undefined && httpStatus >= 500
+        ? GRPC_STATUS_UNAVAILABLE
+        : GRPC_STATUS_INTERNAL,
+      oneLine(`the dish answered ${http}content-type ${quoteValue(contentType)}: ${detail}`, 200),
+      "grpc",
+    );
+  }
+  return new DishCallError(err.code, oneLine(err.details || err.message, 200), "grpc");
+}
+
+function isGrpcType(contentType: string): boolean {
+  return /^application\/grpc/i.test(contentType);
+}
+
+/** The HTTP status the dish answers a gRPC POST with, or undefined (error, deadline). */
+function httpStatusOf(host: string, port: number, timeoutMs: number): Promise<number | undefined> {
+  return new Promise((resolve) => {
+    let session: http2.ClientHttp2Session | undefined;
+    const done = (status: number | undefined) => {
+      clearTimeout(timer);
+      try {
+        session?.destroy();
+      } catch {
+        // already gone
+      }
+      resolve(status);
+    };
+    const timer = setTimeout(() => done(undefined), timeoutMs);
+    try {
+      session = http2.connect(`http://${formatHost(host)}:${port}`);
+      session.on("error", () => done(undefined));
+      const req = session.request({
+        ":method": "POST",
+        ":path": HANDLE_PATH,
+        "content-type": "application/grpc",
+        te: "trailers",
+      });
+      req.on("response", (headers) => done(Number(headers[":status"])));
+      req.on("error", () => done(undefined));
+      req.end(frameMessage(new Uint8Array(0)));
+    } catch {
+      done(undefined);
+    }
+  });
 }
 
 function formatHost(host: string): string {

@@ -36,6 +36,8 @@ import {
   type StarfailConfig,
 } from "./schema.ts";
 import { writeFileAtomic } from "./atomic_write.ts";
+import { CONFIG_MAX_BYTES, FileReadError, ioReason, readTextFileBounded } from "../io/read_file.ts";
+import { oneLine, quoteValue, showValue } from "../io/show_value.ts";
 
 /** Where starfail looks for its configuration unless told otherwise. */
 export const DEFAULT_CONFIG_PATH = "/etc/config/starfail";
@@ -51,16 +53,38 @@ export function configPathFromEnv(): string {
   return fromEnv !== undefined && fromEnv !== "" ? fromEnv : DEFAULT_CONFIG_PATH;
 }
 
-/** The configuration cannot be used; `problems` holds one line per problem. */
+/** Most member sections a configuration may hold. */
+export const MAX_MEMBERS = 32;
+
+/** Most problems (and warnings) reported for one file; the rest are counted. */
+export const MAX_REPORTED_PROBLEMS = 20;
+
+/**
+ * The configuration cannot be used; `problems` holds one line per problem.
+ * `exitCode` is 78 (EX_CONFIG) for bad content and a missing file, 66 when the
+ * path is not a readable regular file, 65 when it is above the size cap, 74
+ * for an I/O error such as a symbolic link loop.
+ */
 export class ConfigError extends Error {
-  /** Every problem, one line each, in `FILE:LINE: …` form. */
+  /** Every problem, one printable line each, in `FILE:LINE: …` form. */
   readonly problems: string[];
+  /** The exit code a command should end with. */
+  readonly exitCode: number;
   /** Creates the error; the message is the problems joined by newlines. */
-  constructor(problems: string[]) {
-    super(problems.join("\n"));
+  constructor(problems: string[], exitCode: number = 78) {
+    const lines = capProblems(problems.map((p) => oneLine(p)));
+    super(lines.join("\n"));
     this.name = "ConfigError";
-    this.problems = problems;
+    this.problems = lines;
+    this.exitCode = exitCode;
   }
+}
+
+/** Keeps the first {@linkcode MAX_REPORTED_PROBLEMS} lines and counts the rest. */
+function capProblems(lines: string[]): string[] {
+  if (lines.length <= MAX_REPORTED_PROBLEMS) return lines;
+  const rest = lines.length - MAX_REPORTED_PROBLEMS + 1;
+  return [...lines.slice(0, MAX_REPORTED_PROBLEMS - 1), `... and ${rest} more problems`];
 }
 
 /** A key given to {@linkcode getOption}/{@linkcode setOption} names no known option. */
@@ -146,7 +170,9 @@ const RELATED: Readonly<Record<string, readonly string[]>> = {
 };
 
 function formatRaw(raw: string | string[]): string {
-  return Array.isArray(raw) ? raw.map((item) => `'${item}'`).join(" ") : `'${raw}'`;
+  if (!Array.isArray(raw)) return quoteValue(raw);
+  const shown = raw.slice(0, 8).map((item) => quoteValue(item)).join(" ");
+  return raw.length > 8 ? `${shown} ... (${raw.length} items)` : shown;
 }
 
 /** The result of checking config text without throwing. */
@@ -166,6 +192,25 @@ export interface ConfigCheck {
  * `fileName` is used as the prefix of every line.
  */
 export function checkConfigText(text: string, fileName: string): ConfigCheck {
+  const check = checkConfigTextRaw(text, fileName);
+  return {
+    ...check,
+    problems: capProblems(check.problems.map((p) => oneLine(p))),
+    warnings: capProblems(check.warnings.map((w) => oneLine(w))),
+  };
+}
+
+function checkConfigTextRaw(text: string, fileName: string): ConfigCheck {
+  if (text.length > CONFIG_MAX_BYTES) {
+    return {
+      problems: [
+        `${fileName}: the config text is ${text.length} characters, above the limit of ` +
+        `${CONFIG_MAX_BYTES} bytes`,
+      ],
+      warnings: [],
+      document: { sections: [] },
+    };
+  }
   const parsed = parseUci(text);
   const warnings: string[] = [];
   if (parsed.errors.length > 0) {
@@ -189,7 +234,7 @@ export function checkConfigText(text: string, fileName: string): ConfigCheck {
       if (section.anonymous || known === undefined) {
         const label = section.anonymous
           ? "anonymous 'starfail' section"
-          : `section '${section.name}'`;
+          : `section ${quoteValue(section.name)}`;
         warnings.push(
           `${fileName}:${section.line}: unknown ${label} (ignored); the sections are ` +
             `main, scoring, starlink, notifications, remote and member`,
@@ -215,8 +260,8 @@ export function checkConfigText(text: string, fileName: string): ConfigCheck {
           continue;
         }
         warnings.push(
-          `${fileName}:${option.line}: section '${section.name}': unknown option ` +
-            `'${option.name}' (ignored)`,
+          `${fileName}:${option.line}: section ${quoteValue(section.name)}: unknown option ` +
+            `${quoteValue(option.name)} (ignored)`,
         );
       }
     } else if (section.type === "member") {
@@ -227,7 +272,9 @@ export function checkConfigText(text: string, fileName: string): ConfigCheck {
         const iface = findOption(section, "iface");
         if (iface === undefined || Array.isArray(iface.value)) {
           problems.push(
-            `${fileName}:${section.line}: section '${label}': an anonymous member section needs ` +
+            `${fileName}:${section.line}: section ${
+              quoteValue(label)
+            }: an anonymous member section needs ` +
               `option 'iface' (or name the section: config member 'wan')`,
           );
           continue;
@@ -237,7 +284,9 @@ export function checkConfigText(text: string, fileName: string): ConfigCheck {
       const pathKey = `members/${members.length}`;
       if (members.some((m) => m.name === name)) {
         problems.push(
-          `${fileName}:${section.line}: section '${label}': member '${name}' is described twice`,
+          `${fileName}:${section.line}: section ${quoteValue(label)}: member ${
+            quoteValue(name)
+          } is described twice`,
         );
         continue;
       }
@@ -246,8 +295,8 @@ export function checkConfigText(text: string, fileName: string): ConfigCheck {
       for (const option of section.options) {
         if (!MEMBER_OPTIONS.includes(option.name)) {
           warnings.push(
-            `${fileName}:${option.line}: section '${label}': unknown option ` +
-              `'${option.name}' (ignored)`,
+            `${fileName}:${option.line}: section ${quoteValue(label)}: unknown option ` +
+              `${quoteValue(option.name)} (ignored)`,
           );
           continue;
         }
@@ -262,7 +311,9 @@ export function checkConfigText(text: string, fileName: string): ConfigCheck {
       members.push(member);
     } else {
       warnings.push(
-        `${fileName}:${section.line}: unknown section type '${section.type}' (ignored); ` +
+        `${fileName}:${section.line}: unknown section type ${
+          quoteValue(section.type)
+        } (ignored); ` +
           `use 'starfail' or 'member'`,
       );
     }
@@ -273,8 +324,10 @@ export function checkConfigText(text: string, fileName: string): ConfigCheck {
     raw[alias.section] ??= {};
     if (origins.has(`${alias.section}/${alias.option}`)) {
       warnings.push(
-        `${fileName}:${option.line}: section '${section.name}' option '${option.name}' is the ` +
-          `upstream name of ${target}, which is also set; '${option.name}' is ignored`,
+        `${fileName}:${option.line}: section ${quoteValue(section.name)} option ${
+          quoteValue(option.name)
+        } is the ` +
+          `upstream name of ${target}, which is also set; ${quoteValue(option.name)} is ignored`,
       );
       continue;
     }
@@ -301,12 +354,23 @@ export function checkConfigText(text: string, fileName: string): ConfigCheck {
         `${converted !== undefined ? `'${converted}'` : "?"})`
       : "";
     warnings.push(
-      `${fileName}:${option.line}: section '${section.name}' option '${option.name}' is the ` +
-        `upstream name; use section '${alias.section}' option '${alias.option}' instead ` +
+      `${fileName}:${option.line}: section ${quoteValue(section.name)} option ${
+        quoteValue(option.name)
+      } is the ` +
+        `upstream name; use section ${quoteValue(alias.section)} option ${
+          quoteValue(alias.option)
+        } instead ` +
         `(accepted for now)${unit}`,
     );
   }
 
+  if (members.length > MAX_MEMBERS) {
+    problems.push(
+      `${fileName}: ${members.length} member sections, above the limit of ${MAX_MEMBERS}; ` +
+        `describe only the WAN interfaces starfail should choose between`,
+    );
+    return { problems, warnings, document: parsed.document };
+  }
   const input = { ...raw, members };
   const result = v.safeParse(ConfigSchema, input);
   if (result.success && problems.length === 0) {
@@ -346,13 +410,15 @@ function describeIssue(
       const value = (issue.input as Record<string, unknown> | undefined)?.[option];
       message = `${option} (default ${String(value)}) ${message}`;
     }
-    return `${fileName}:${origin.line}: section '${origin.sectionLabel}' option ` +
-      `'${origin.option}' = ${formatRaw(origin.raw)}${via}: ${message}`;
+    return `${fileName}:${origin.line}: section ${quoteValue(origin.sectionLabel)} option ` +
+      `${quoteValue(origin.option)} = ${formatRaw(origin.raw)}${via}: ${message}`;
   }
   const section = sectionLines.get(sectionKey);
   const where = section !== undefined ? `${fileName}:${section.line}` : fileName;
   const label = section?.label ?? keys[0] ?? "?";
-  return `${where}: section '${label}' option '${option}' (default): ${issue.message}`;
+  return `${where}: section ${quoteValue(label)} option ${
+    quoteValue(option)
+  } (default): ${issue.message}`;
 }
 
 /**
@@ -376,27 +442,30 @@ export function parseConfigText(text: string, fileName: string): LoadedConfig {
 async function readConfigFile(path: string): Promise<string> {
   const text = await readConfigFileIfExists(path);
   if (text === null) {
+    const shown = showValue(path, 200);
     throw new ConfigError([
-      `${path}: no such file; create it with 'starfail config show --defaults > ${path}' ` +
+      `${shown}: no such file; create it with 'starfail config show --defaults > ${shown}' ` +
       `or copy scripts/starfail.uci.example`,
     ]);
   }
   return text;
 }
 
-/** Reads a text file, `null` when it does not exist; other failures become {@linkcode ConfigError}. */
+/**
+ * Reads a config file (regular files only, at most {@linkcode CONFIG_MAX_BYTES}),
+ * `null` when it does not exist; other failures become a one-line
+ * {@linkcode ConfigError} whose `exitCode` says what went wrong (66, 65, 74).
+ */
 async function readConfigFileIfExists(path: string): Promise<string | null> {
   try {
-    return await Deno.readTextFile(path);
+    return await readTextFileBounded(path, { maxBytes: CONFIG_MAX_BYTES, what: "UCI file" });
   } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return null;
-    if (err instanceof Deno.errors.PermissionDenied) {
-      throw new ConfigError([`${path}: permission denied; run as root or fix the file's mode`]);
+    if (!(err instanceof FileReadError)) throw err;
+    if (err.kind === "missing") return null;
+    if (err.kind === "permission") {
+      throw new ConfigError([`${err.message}; run as root or fix the file's mode`], err.exitCode);
     }
-    if (err instanceof Deno.errors.IsADirectory) {
-      throw new ConfigError([`${path}: is a directory, expected a UCI file`]);
-    }
-    throw err;
+    throw new ConfigError([err.message], err.exitCode);
   }
 }
 
@@ -509,7 +578,9 @@ export function resolveKey(doc: UciDocument, key: string): ResolvedKey {
     const clash = doc.sections.find((s) => s.name === sectionName && s.type !== "starfail");
     if (clash !== undefined) {
       throw new ConfigKeyError(
-        `section '${sectionName}' in the file is a '${clash.type}' section, not ` +
+        `section ${quoteValue(sectionName)} in the file is a ${
+          quoteValue(clash.type)
+        } section, not ` +
           `'starfail'; fix line ${clash.line} first`,
       );
     }
@@ -533,7 +604,7 @@ export function resolveKey(doc: UciDocument, key: string): ResolvedKey {
       };
     }
     throw new ConfigKeyError(
-      `unknown option '${option}' in section '${sectionName}'; ` +
+      `unknown option ${quoteValue(option)} in section ${quoteValue(sectionName)}; ` +
         `'starfail config show' lists every option`,
     );
   }
@@ -543,7 +614,7 @@ export function resolveKey(doc: UciDocument, key: string): ResolvedKey {
   else if (parts.length === 2) [name, option] = parts;
   if (name === undefined || option === undefined || !/^[A-Za-z0-9_.@-]+$/.test(name)) {
     throw new ConfigKeyError(
-      `bad key '${key}': expected SECTION.OPTION (e.g. main.cooldown_s), ` +
+      `bad key ${quoteValue(key)}: expected SECTION.OPTION (e.g. main.cooldown_s), ` +
         `member.NAME.OPTION or @member[N].OPTION`,
     );
   }
@@ -551,15 +622,17 @@ export function resolveKey(doc: UciDocument, key: string): ResolvedKey {
     memberSections.find((s) => s.anonymous && memberName(s) === name);
   if (byName === undefined && parts.length === 2) {
     throw new ConfigKeyError(
-      `unknown section '${name}' in key '${key}'; use member.${name}.${option} to add a member`,
+      `unknown section ${quoteValue(name)} in key ${
+        quoteValue(key)
+      }; use member.${name}.${option} to add a member`,
     );
   }
   if (byName === undefined && !isValidUciName(name)) {
-    throw new ConfigKeyError(`bad member name '${name}': use letters, digits and _`);
+    throw new ConfigKeyError(`bad member name ${quoteValue(name)}: use letters, digits and _`);
   }
   if (SECTION_OPTIONS[name] !== undefined) {
     throw new ConfigKeyError(
-      `'${name}' is the name of a starfail section; choose another member name`,
+      `${quoteValue(name)} is the name of a starfail section; choose another member name`,
     );
   }
   return memberKey(byName?.name ?? name, name, option);
@@ -574,7 +647,7 @@ function memberName(section: UciSection): string {
 function memberKey(section: string, member: string, option: string): ResolvedKey {
   if (!MEMBER_OPTIONS.includes(option)) {
     throw new ConfigKeyError(
-      `unknown member option '${option}'; the options are ${MEMBER_OPTIONS.join(", ")}`,
+      `unknown member option ${quoteValue(option)}; the options are ${MEMBER_OPTIONS.join(", ")}`,
     );
   }
   return {
@@ -610,7 +683,7 @@ function effectiveValue(
   if (key.kind === "member") {
     const member = config.members.find((m) => m.name === key.member);
     if (member === undefined) {
-      throw new ConfigKeyError(`no member section '${key.member}' in the file`);
+      throw new ConfigKeyError(`no member section ${quoteValue(key.member ?? "")} in the file`);
     }
     return uciValue((member as Record<string, unknown>)[key.option]);
   }
@@ -657,6 +730,14 @@ export async function setOption(
     return await withFileLock(path, () => setOptionLocked(path, key, value));
   } catch (err) {
     if (err instanceof FileLockTimeout) throw new ConfigError([err.message]);
+    if (err instanceof Deno.errors.NotCapable) throw err;
+    if (typeof (err as { code?: unknown }).code === "string") {
+      // The lock file could not be made (read-only, full or missing directory).
+      throw new ConfigError(
+        [`${showValue(path, 200)}: cannot lock the config for writing: ${ioReason(err)}`],
+        74,
+      );
+    }
     throw err;
   }
 }
@@ -696,7 +777,17 @@ async function setOptionLocked(
   const old = new Set(before.problems.map(stripLocation));
   const fresh = after.problems.filter((p) => !old.has(stripLocation(p)));
   if (fresh.length > 0) throw new ConfigError(fresh);
-  if (newText !== text) await writeFileAtomic(path, newText);
+  if (newText !== text) {
+    try {
+      await writeFileAtomic(path, newText);
+    } catch (err) {
+      // Read-only or full file system: the original is untouched (the write is atomic).
+      throw new ConfigError(
+        [`${showValue(path, 200)}: cannot write the config: ${ioReason(err)}; nothing was changed`],
+        74,
+      );
+    }
+  }
   return {
     key: resolved,
     warnings: after.warnings,

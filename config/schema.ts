@@ -12,6 +12,8 @@
  */
 
 import * as v from "valibot";
+import { isIPv6 } from "node:net";
+import { quoteValue } from "../io/show_value.ts";
 
 type Parsed<T> = { ok: true; value: T } | { ok: false; message: string };
 
@@ -104,12 +106,11 @@ function parseEnum<const T extends string>(values: readonly T[]) {
 const IPV4_RE = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 const HOSTNAME_RE =
   /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
-const IPV6_RE = /^[0-9A-Fa-f:.]+$/;
 
 /** True for an IPv4 address, an IPv6 address or a DNS host name. */
 export function isHost(text: string): boolean {
   if (IPV4_RE.test(text)) return true;
-  if (text.includes(":")) return IPV6_RE.test(text) && text.split(":").length >= 3;
+  if (text.includes(":")) return isIPv6(text);
   return HOSTNAME_RE.test(text) && !/^[\d.]+$/.test(text);
 }
 
@@ -117,7 +118,9 @@ export function isHost(text: string): boolean {
 function isProbeTarget(text: string): boolean {
   if (isHost(text)) return true;
   const bracketed = /^\[([^\]]+)\]:(\d{1,5})$/.exec(text);
-  if (bracketed) return isHost(bracketed[1]) && Number(bracketed[2]) <= 65535;
+  if (bracketed) {
+    return isIPv6(bracketed[1]) && Number(bracketed[2]) >= 1 && Number(bracketed[2]) <= 65535;
+  }
   const withPort = /^([^:]+):(\d{1,5})$/.exec(text);
   return withPort !== null && isHost(withPort[1]) && Number(withPort[2]) >= 1 &&
     Number(withPort[2]) <= 65535;
@@ -130,6 +133,9 @@ function parseHost(input: unknown): Parsed<string> {
   return { ok: true, value: text };
 }
 
+/** Most probe targets one member may list. */
+export const MAX_PROBE_TARGETS = 16;
+
 function parseProbeTargets(input: unknown): Parsed<string[]> {
   const items = Array.isArray(input)
     ? input.map((item) => String(item).trim())
@@ -139,11 +145,17 @@ function parseProbeTargets(input: unknown): Parsed<string[]> {
   if (items === null || items.length === 0) {
     return { ok: false, message: "expected at least one probe target (IP address or host name)" };
   }
+  if (items.length > MAX_PROBE_TARGETS) {
+    return {
+      ok: false,
+      message: `${items.length} probe targets, above the limit of ${MAX_PROBE_TARGETS}`,
+    };
+  }
   const bad = items.find((item) => !isProbeTarget(item));
   if (bad !== undefined) {
     return {
       ok: false,
-      message: `'${bad}' is not an IP address or host name (optionally with :port)`,
+      message: `${quoteValue(bad)} is not an IP address or host name (optionally with :port)`,
     };
   }
   return { ok: true, value: items };
@@ -421,10 +433,24 @@ export const RemoteSchema = v.pipe(
   ),
 );
 
+/** Longest member (and interface) name, in characters. */
+export const MAX_NAME_LENGTH = 63;
+
 const MemberObject = v.object({
-  name: v.pipe(v.string(), v.regex(/^[A-Za-z0-9_.@-]+$/, "expected a member name")),
+  name: v.pipe(
+    v.string(),
+    v.regex(
+      /^[A-Za-z0-9_.@-]{1,63}$/,
+      `expected a member name of 1 to ${MAX_NAME_LENGTH} letters, digits, _ . @ -`,
+    ),
+  ),
   iface: v.optional(
-    field(parseText((s) => /^[A-Za-z0-9_.@-]+$/.test(s), "expected an interface name")),
+    field(
+      parseText(
+        (s) => /^[A-Za-z0-9_.@-]{1,63}$/.test(s),
+        `expected an interface name of 1 to ${MAX_NAME_LENGTH} letters, digits, _ . @ -`,
+      ),
+    ),
   ),
   device: v.optional(
     field(parseText((s) => /^[A-Za-z0-9_.@:-]{1,15}$/.test(s), "expected a device name")),

@@ -17,6 +17,8 @@
  * @module
  */
 
+import { quoteValue } from "../io/show_value.ts";
+
 /** One option of a section: a single value or a list of items. */
 export interface UciOption {
   /** Option name (`[A-Za-z0-9_]+`). */
@@ -418,11 +420,13 @@ function parseStatement(
   firstLine: number,
 ): UciStatement {
   const kind = commandKind(word);
-  if (kind === null) throw new LineError(`invalid command '${word}'`);
+  if (kind === null) throw new LineError(`invalid command ${quoteValue(word)}`);
   if (kind === "package") {
     const name = tok.nextArg();
     if (name === "") throw new LineError("insufficient arguments");
-    if (!PACKAGE_RE.test(name)) throw new LineError(`invalid character in name field '${name}'`);
+    if (!PACKAGE_RE.test(name)) {
+      throw new LineError(`invalid character in name field ${quoteValue(name)}`);
+    }
     const end = tok.pos;
     assertEol(tok);
     return { kind, firstLine, lastLine: firstLine, end };
@@ -431,12 +435,12 @@ function parseStatement(
     const type = tok.nextArg();
     if (type === "") throw new LineError("insufficient arguments");
     if (!isValidUciType(type)) {
-      throw new LineError(`invalid character in type field '${type}'`);
+      throw new LineError(`invalid character in type field ${quoteValue(type)}`);
     }
     const name = tok.nextArg();
     const end = tok.pos;
     if (name !== "" && !isValidUciName(name)) {
-      throw new LineError(`invalid character in name field '${name}'`);
+      throw new LineError(`invalid character in name field ${quoteValue(name)}`);
     }
     assertEol(tok);
     builder.openSection(type, name, firstLine);
@@ -448,7 +452,9 @@ function parseStatement(
   }
   const name = tok.nextArg();
   if (name === "") throw new LineError("insufficient arguments");
-  if (!isValidUciName(name)) throw new LineError(`invalid character in name field '${name}'`);
+  if (!isValidUciName(name)) {
+    throw new LineError(`invalid character in name field ${quoteValue(name)}`);
+  }
   const value = tok.nextArg();
   const end = tok.pos;
   assertEol(tok);

@@ -7,6 +7,7 @@
  */
 
 import { getLogger } from "@logtape/logtape";
+import { SideFile } from "../io/side_file.ts";
 import * as v from "valibot";
 import { configToJson, loadConfig, MemberSchema, type StarfailConfig } from "../config/mod.ts";
 import { type EngineConfig, engineConfigFromConfig } from "../engine/mod.ts";
@@ -109,46 +110,48 @@ export interface DaemonHandle {
   stop(): Promise<void>;
 }
 
-/** Trace writer for `--record`: header with the members, then one observation per line. */
+/**
+ * Trace writer for `--record`: header with the members, then one observation
+ * per line. A telemetry side channel: a read-only path or a full disk is
+ * logged once (with the count of lost observations) and never stops the daemon.
+ */
 class TraceRecorder {
-  #file: Deno.FsFile;
+  #file: SideFile;
   #t0: number;
-  #enc = new TextEncoder();
 
   constructor(path: string, members: MemberSpec[], t0: number, config: EngineConfig) {
-    this.#file = Deno.openSync(path, { write: true, create: true, truncate: true });
+    this.#file = new SideFile(path, {
+      mode: "truncate",
+      what: "trace (--record)",
+      onProblem: (p) => {
+        if (p.kind === "resumed") log.info(`Recording: ${p.message}`);
+        else log.warn(`Recording: ${p.message}`, { dropped: p.dropped });
+      },
+    });
     this.#t0 = t0;
     // Everything replay needs to make the same decisions: the members with their options,
     // in order, the effective engine options, and when the engine started.
-    this.#line({
+    this.#file.writeLine(JSON.stringify({
       starfail_trace: 1,
       members,
       config,
       start_t: 0,
-    });
+    }));
   }
 
   /** One engine tick, after the observations it was given. */
   tick(t: number): void {
-    this.#line({ tick: Math.round((t - this.#t0) * 1000) / 1000 });
-  }
-
-  #line(obj: unknown): void {
-    const bytes = this.#enc.encode(JSON.stringify(obj) + "\n");
-    let off = 0;
-    while (off < bytes.length) off += this.#file.writeSync(bytes.subarray(off));
+    this.#file.writeLine(JSON.stringify({ tick: Math.round((t - this.#t0) * 1000) / 1000 }));
   }
 
   record(obs: Observation): void {
-    this.#line({ ...obs, t: Math.round((obs.t - this.#t0) * 1000) / 1000 });
+    this.#file.writeLine(
+      JSON.stringify({ ...obs, t: Math.round((obs.t - this.#t0) * 1000) / 1000 }),
+    );
   }
 
   close(): void {
-    try {
-      this.#file.close();
-    } catch {
-      // Already closed.
-    }
+    this.#file.close();
   }
 }
 

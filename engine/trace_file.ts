@@ -6,10 +6,15 @@
  */
 
 import { parseTrace, type Trace, TraceError } from "./trace.ts";
+import { FileReadError, readTextFileBounded, TRACE_MAX_BYTES } from "../io/read_file.ts";
+import { oneLine, showValue } from "../io/show_value.ts";
 
 /** Why a trace file could not be used. */
 export class TraceFileError extends Error {
-  /** `missing` (no such file), `unreadable` (I/O error) or `invalid` (bad content). */
+  /**
+   * `missing` (no such file, or not a readable regular file), `unreadable`
+   * (I/O error) or `invalid` (bad content, or above the size cap).
+   */
   readonly kind: "missing" | "unreadable" | "invalid";
   /** Creates the error. */
   constructor(kind: "missing" | "unreadable" | "invalid", message: string) {
@@ -26,18 +31,25 @@ export class TraceFileError extends Error {
 export async function readTraceFile(path: string): Promise<Trace> {
   let text: string;
   try {
-    text = await Deno.readTextFile(path);
+    // Regular files only, at most TRACE_MAX_BYTES: a FIFO or /dev/zero is refused at once.
+    text = await readTextFileBounded(path, { maxBytes: TRACE_MAX_BYTES, what: "trace file" });
   } catch (err) {
-    if (err instanceof Deno.errors.NotFound) {
-      throw new TraceFileError("missing", `${path}: no such trace file`);
-    }
-    const msg = err instanceof Error ? err.message : String(err);
-    throw new TraceFileError("unreadable", `${path}: cannot read the trace (${msg})`);
+    if (!(err instanceof FileReadError)) throw err;
+    // Cannot open as input (absent, FIFO, device, directory, no permission) → `missing`;
+    // above the size cap → `invalid`; an I/O error (symlink loop, EIO) → `unreadable`.
+    const kind = err.kind === "too_large"
+      ? "invalid"
+      : err.kind === "io"
+      ? "unreadable"
+      : "missing";
+    throw new TraceFileError(kind, err.message);
   }
   try {
     return parseTrace(text);
   } catch (err) {
-    if (err instanceof TraceError) throw new TraceFileError("invalid", `${path}: ${err.message}`);
+    if (err instanceof TraceError) {
+      throw new TraceFileError("invalid", oneLine(`${showValue(path, 200)}: ${err.message}`));
+    }
     throw err;
   }
 }

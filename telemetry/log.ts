@@ -12,6 +12,7 @@
  * @module
  */
 
+import { SideFile } from "../io/side_file.ts";
 import { configure, type LogRecord, reset, type Sink } from "@logtape/logtape";
 
 /** Our level names, from most to least detailed. */
@@ -163,56 +164,38 @@ export function wantColor(
   return isTerminal;
 }
 
-/** A file that is appended to, reopened on demand, and rotated past a size cap. */
+/**
+ * A file that is appended to, reopened on demand, and rotated past a size cap.
+ * A read-only path or a full disk never stops the daemon: the problem is told
+ * once on the console (with the count of lost lines when it clears).
+ */
 class LogFile {
-  #path: string;
   #maxBytes: number;
-  #file: Deno.FsFile | null = null;
-  #size = 0;
-  #encoder = new TextEncoder();
+  #file: SideFile;
 
-  constructor(path: string, maxBytes: number) {
-    this.#path = path;
+  constructor(path: string, maxBytes: number, onProblem: (message: string) => void) {
     this.#maxBytes = maxBytes;
-    this.open();
-  }
-
-  open(): void {
-    this.#file = Deno.openSync(this.#path, { append: true, create: true, mode: 0o640 });
-    this.#size = this.#file.statSync().size;
+    this.#file = new SideFile(path, {
+      mode: "append",
+      what: "log file",
+      onProblem: (p) => onProblem(p.message),
+    });
   }
 
   reopen(): void {
-    this.close();
-    this.open();
+    this.#file.reopen();
   }
 
   write(line: string): void {
-    if (this.#file === null) return;
-    const bytes = this.#encoder.encode(line + "\n");
-    if (this.#size + bytes.length > this.#maxBytes && this.#size > 0) this.rotate();
-    let off = 0;
-    while (off < bytes.length) off += this.#file!.writeSync(bytes.subarray(off));
-    this.#size += bytes.length;
-  }
-
-  rotate(): void {
-    this.close();
-    try {
-      Deno.renameSync(this.#path, `${this.#path}.1`);
-    } catch {
-      // Someone else moved or removed it (logrotate); start a new file anyway.
+    const bytes = new TextEncoder().encode(line).length + 1;
+    if (this.#file.size + bytes > this.#maxBytes && this.#file.size > 0) {
+      this.#file.rotate();
     }
-    this.open();
+    this.#file.writeLine(line);
   }
 
   close(): void {
-    try {
-      this.#file?.close();
-    } catch {
-      // Already closed.
-    }
-    this.#file = null;
+    this.#file.close();
   }
 }
 
@@ -238,7 +221,15 @@ export async function setupLogging(opts: LoggingOptions): Promise<LogHandle> {
   const encoder = new TextEncoder();
   const target = opts.console ?? "stderr";
   const out = target === "stdout" ? Deno.stdout : target === "stderr" ? Deno.stderr : null;
-  const file = opts.file ? new LogFile(opts.file, opts.fileMaxBytes ?? 1024 * 1024) : null;
+  const problem = (message: string) => {
+    // Straight to the console: logging it would write to the failing file again.
+    const ts = new Date().toISOString();
+    const line = opts.json
+      ? JSON.stringify({ ts, level: "warning", msg: message, fields: {} })
+      : `${ts} WARN  starfail: ${message}`;
+    writeAll(out ?? Deno.stderr, encoder.encode(line + "\n"));
+  };
+  const file = opts.file ? new LogFile(opts.file, opts.fileMaxBytes ?? 1024 * 1024, problem) : null;
 
   const sink: Sink = (record: LogRecord) => {
     if (RANK[levelOf(record)] < RANK[current]) return;

@@ -7,7 +7,7 @@
  */
 
 import { getLogger } from "@logtape/logtape";
-import { type BlobmsgInput, blobmsgU32, type JsonObject } from "./blob.ts";
+import { type BlobmsgInput, blobmsgU32, concatBytes, type JsonObject } from "./blob.ts";
 import {
   encodeMessage,
   FrameReader,
@@ -169,7 +169,8 @@ export class UbusClient {
   #seq = 0;
   #pending = new Map<string, Pending>();
   #objects = new Map<number, HostedObject>();
-  #writeChain: Promise<void> = Promise.resolve();
+  #outQueue: { frame: Uint8Array; done: PromiseWithResolvers<void> }[] = [];
+  #writing = false;
   #isClosed = false;
   #closedResolve!: () => void;
   #defaultTimeout: number;
@@ -491,18 +492,49 @@ export class UbusClient {
   }
 
   #send(msg: UbusOutMessage): Promise<void> {
+    if (this.#isClosed) {
+      return Promise.reject(new UbusError(Status.CONNECTION_FAILED, "connection is closed"));
+    }
     const frame = encodeMessage(msg);
-    const next = this.#writeChain.then(async () => {
-      if (this.#isClosed) throw new UbusError(Status.CONNECTION_FAILED, "connection is closed");
-      let off = 0;
-      while (off < frame.length) off += await this.#conn.write(frame.subarray(off));
-    });
-    this.#writeChain = next.catch(() => {});
-    return next.catch((err) => {
-      if (err instanceof UbusError) throw err;
-      this.#shutdown(`write failed: ${String(err)}`);
-      throw new UbusError(Status.CONNECTION_FAILED, `write failed: ${String(err)}`);
-    });
+    const done = Promise.withResolvers<void>();
+    this.#outQueue.push({ frame, done });
+    if (!this.#writing) this.#flush();
+    return done.promise;
+  }
+
+  /**
+   * Writes queued frames, many per write: under a burst (thousands of calls
+   * at once) this keeps one buffer and one syscall per batch instead of a
+   * promise chain and a write per frame, which bounds the memory a burst takes.
+   */
+  async #flush(): Promise<void> {
+    this.#writing = true;
+    try {
+      while (this.#outQueue.length > 0) {
+        const batch: { frame: Uint8Array; done: PromiseWithResolvers<void> }[] = [];
+        let size = 0;
+        while (this.#outQueue.length > 0 && (batch.length === 0 || size < 65536)) {
+          const item = this.#outQueue.shift()!;
+          batch.push(item);
+          size += item.frame.length;
+        }
+        const bytes = batch.length === 1 ? batch[0].frame : concatBytes(batch.map((b) => b.frame));
+        try {
+          if (this.#isClosed) throw new UbusError(Status.CONNECTION_FAILED, "connection is closed");
+          let off = 0;
+          while (off < bytes.length) off += await this.#conn.write(bytes.subarray(off));
+          for (const b of batch) b.done.resolve();
+        } catch (err) {
+          const failure = err instanceof UbusError
+            ? err
+            : new UbusError(Status.CONNECTION_FAILED, `write failed: ${String(err)}`);
+          if (!(err instanceof UbusError)) this.#shutdown(`write failed: ${String(err)}`);
+          for (const b of [...batch, ...this.#outQueue.splice(0)]) b.done.reject(failure);
+        }
+      }
+    } finally {
+      this.#writing = false;
+    }
   }
 
   async #readLoop(): Promise<void> {
@@ -550,9 +582,25 @@ export class UbusClient {
         p.reject(new UbusError(Status.PARSE_ERROR, err.message));
       }
     } else if (type === MsgType.INVOKE && peer !== 0) {
-      this.#send({ type: MsgType.STATUS, seq, peer, attrs: { status: Status.INVALID_ARGUMENT } })
-        .catch(() => {});
+      // ubusd routes a reply by its OBJID (it must be an object this client owns);
+      // without one the caller would wait for its own timeout.
+      const objid = err.objid !== undefined && this.#objects.has(err.objid)
+        ? err.objid
+        : this.#soleObjectId();
+      if (objid === undefined) return;
+      this.#send({
+        type: MsgType.STATUS,
+        seq,
+        peer,
+        attrs: { status: Status.INVALID_ARGUMENT, objid },
+      }).catch(() => {});
     }
+  }
+
+  /** The id of the only method-serving object this client hosts, if there is exactly one. */
+  #soleObjectId(): number | undefined {
+    const ids = [...this.#objects.entries()].filter(([, o]) => o.kind === "object");
+    return ids.length === 1 ? ids[0][0] : undefined;
   }
 
   #dispatch(msg: UbusMessage): void {

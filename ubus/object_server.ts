@@ -9,6 +9,7 @@
  * @module
  */
 
+import { oneLine, quoteValue } from "../io/show_value.ts";
 import { getLogger } from "@logtape/logtape";
 import * as v from "valibot";
 import { type BlobmsgInput, BlobmsgType, type JsonObject } from "./blob.ts";
@@ -123,6 +124,9 @@ export function signatureOf(table: UbusMethodTable): Record<string, Record<strin
   return sig;
 }
 
+/** Longest `error` text in a ubus error reply: a 100 KB argument never comes back whole. */
+export const REPLY_ERROR_MAX_CHARS = 256;
+
 /**
  * Runs one call against a table: unknown method → METHOD_NOT_FOUND, arguments
  * failing the schema → INVALID_ARGUMENT (with the reason in `error`), a
@@ -139,7 +143,12 @@ export async function dispatchCall(
   if (!entry) {
     return {
       status: Status.METHOD_NOT_FOUND,
-      data: { error: `unknown method '${method}'; known: ${Object.keys(table).join(", ")}` },
+      data: {
+        error: oneLine(
+          `unknown method ${quoteValue(method)}; known: ${Object.keys(table).join(", ")}`,
+          REPLY_ERROR_MAX_CHARS,
+        ),
+      },
     };
   }
   const parsed = v.safeParse(entry.args, data);
@@ -148,7 +157,12 @@ export async function dispatchCall(
     const path = issue.path?.map((p: { key: unknown }) => String(p.key)).join(".") ?? "";
     return {
       status: Status.INVALID_ARGUMENT,
-      data: { error: `${method}: ${path ? `argument '${path}': ` : ""}${issue.message}` },
+      data: {
+        error: oneLine(
+          `${method}: ${path ? `argument ${quoteValue(path)}: ` : ""}${issue.message}`,
+          REPLY_ERROR_MAX_CHARS,
+        ),
+      },
     };
   }
   try {
@@ -156,12 +170,20 @@ export async function dispatchCall(
     return { status: Status.OK, data: result as { [key: string]: BlobmsgInput } };
   } catch (err) {
     if (err instanceof UbusError) {
-      return { status: err.status, data: { error: err.detail ?? err.message } };
+      return {
+        status: err.status,
+        data: { error: oneLine(err.detail ?? err.message, REPLY_ERROR_MAX_CHARS) },
+      };
     }
     log.error("ubus method failed", { method, error: String(err) });
     return {
       status: Status.UNKNOWN_ERROR,
-      data: { error: `${method} failed: ${err instanceof Error ? err.message : String(err)}` },
+      data: {
+        error: oneLine(
+          `${method} failed: ${err instanceof Error ? err.message : String(err)}`,
+          REPLY_ERROR_MAX_CHARS,
+        ),
+      },
     };
   }
 }

@@ -336,12 +336,40 @@ export function decodeMessage(frame: Uint8Array): UbusMessage {
 export class MalformedMessageError extends BlobError {
   /** Header of the bad message. */
   readonly header: { type: number; seq: number; peer: number };
+  /**
+   * The message's UBUS_ATTR_OBJID when it could still be read (the bad part is
+   * usually inside DATA): a reply must carry it, or ubusd cannot route it.
+   */
+  readonly objid?: number;
   /** Creates the error for the frame with `header`. */
-  constructor(message: string, header: { type: number; seq: number; peer: number }) {
+  constructor(
+    message: string,
+    header: { type: number; seq: number; peer: number },
+    objid?: number,
+  ) {
     super(message);
     this.name = "MalformedMessageError";
     this.header = header;
+    if (objid !== undefined) this.objid = objid;
   }
+}
+
+/**
+ * Finds UBUS_ATTR_OBJID among the top-level attributes of a frame whose
+ * attributes did not decode, walking only as far as the lengths are sound.
+ */
+export function findObjid(frame: Uint8Array): number | undefined {
+  const view = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
+  const end = Math.min(frame.length, HEADER_LEN + (view.getUint32(HEADER_LEN, false) & 0xffffff));
+  let off = HEADER_LEN + 4;
+  while (off + 4 <= end) {
+    const header = view.getUint32(off, false);
+    const len = header & 0xffffff;
+    if (len < 4 || off + len > end) return undefined;
+    if (((header >>> 24) & 0x7f) === Attr.OBJID && len === 8) return view.getUint32(off + 4, false);
+    off += (len + 3) & ~3;
+  }
+  return undefined;
 }
 
 /**
@@ -396,6 +424,7 @@ export class FrameReader {
       throw new MalformedMessageError(
         err instanceof Error ? err.message : String(err),
         { type: view.getUint8(1), seq: view.getUint16(2, false), peer: view.getUint32(4, false) },
+        findObjid(frame),
       );
     }
   }

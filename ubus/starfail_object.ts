@@ -7,6 +7,7 @@
  * @module
  */
 
+import { quoteValue } from "../io/show_value.ts";
 import * as v from "valibot";
 import { ubusMethod, type UbusMethodTable } from "./object_server.ts";
 import { Status, UbusError } from "./protocol.ts";
@@ -327,7 +328,7 @@ async function requireMember(backend: StarfailBackend, member: string): Promise<
   if (!members.some((m) => m.name === member)) {
     throw new UbusError(
       Status.NOT_FOUND,
-      `unknown member '${member}'; known members: ${
+      `unknown member ${quoteValue(member)}; known members: ${
         members.map((m) => m.name).join(", ") || "none"
       }`,
     );
