@@ -192,7 +192,7 @@ export function checkConfigText(text: string, fileName: string): ConfigCheck {
           : `section '${section.name}'`;
         warnings.push(
           `${fileName}:${section.line}: unknown ${label} (ignored); the sections are ` +
-            `main, scoring, starlink, notifications and member`,
+            `main, scoring, starlink, notifications, http, mqtt, hook and member`,
         );
         continue;
       }
@@ -429,7 +429,9 @@ function uciValue(value: unknown): string | string[] | undefined {
  */
 export function configAsDocument(config: StarfailConfig): UciDocument {
   const sections: UciSection[] = [];
-  for (const name of ["main", "scoring", "starlink", "notifications"] as const) {
+  for (
+    const name of ["main", "scoring", "starlink", "notifications", "http", "mqtt", "hook"] as const
+  ) {
     const options: UciOption[] = [];
     for (const [key, value] of Object.entries(config[name])) {
       const text = uciValue(value);
