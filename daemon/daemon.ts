@@ -29,6 +29,9 @@ import { parseDefaultRoutes } from "../controllers/mod.ts";
 import { TelemetryStore } from "../telemetry/store.ts";
 import { type NotificationType, Notifier } from "../telemetry/notify.ts";
 import { isLevelName, type LogHandle } from "../telemetry/log.ts";
+import { LiveState } from "../telemetry/live.ts";
+import { prometheusText } from "../telemetry/prometheus.ts";
+import { healthReport, type HttpEndpoint, startHttpEndpoint } from "./http_endpoint.ts";
 import { UbusObjectServer } from "../ubus/object_server.ts";
 import { STARFAIL_OBJECT, starfailMethods } from "../ubus/starfail_object.ts";
 import { DaemonBackend, stateCode } from "./backend.ts";
@@ -90,6 +93,10 @@ export interface DaemonHandle {
   members(): DiscoveredMember[];
   /** The controller mode in use. */
   mode: "mwan3" | "route" | "none";
+  /** The HTTP endpoint, null when `http.enabled` is off (or it could not listen). */
+  readonly http: HttpEndpoint | null;
+  /** Dish view and counters for /metrics and MQTT. */
+  live: LiveState;
   /** Re-reads the config and re-discovers members, keeping history (SIGHUP). */
   reload(): Promise<void>;
   /** Stops everything (SIGTERM). */
@@ -550,10 +557,15 @@ async function assemble(
  * instant, EWMA and the state code as parts) and events. `linkUp` keeps the
  * latest link state per member for the cellular collector.
  */
-export function storeSink(store: TelemetryStore, linkUp?: Map<string, boolean>): TelemetrySink {
+export function storeSink(
+  store: TelemetryStore,
+  linkUp?: Map<string, boolean>,
+  live?: LiveState,
+): TelemetrySink {
   return {
     sample(obs) {
       store.addSample(obs);
+      live?.sample(obs);
       if (obs.link_up !== undefined) linkUp?.set(obs.member, obs.link_up);
     },
     score(member, t, _wall, s) {
@@ -677,6 +689,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<DaemonHandle> {
     max_ram_mb: cfg.main.max_ram_mb,
   });
   let notifier = new Notifier(cfg.notifications);
+  const live = new LiveState();
+  const startedT = clock.now();
   const recorder = opts.recordPath
     ? new TraceRecorder(opts.recordPath, asm.members, clock.now())
     : null;
@@ -689,7 +703,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<DaemonHandle> {
     applier: asm.applier,
     monitor: opts.monitor,
     ...(recorder !== null ? { record: (o: Observation) => recorder.record(o) } : {}),
-    telemetry: storeSink(store, linkUp),
+    telemetry: storeSink(store, linkUp, live),
   });
   runtime = rt;
   rt.ingest(urgentQueue.splice(0));
@@ -697,6 +711,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<DaemonHandle> {
     const kind = ev.type === "switch"
       ? rt.state.decisions.findLast((d) => d.t === ev.t && d.primary === ev.to)?.kind
       : undefined;
+    if (ev.type === "switch" && ev.from !== null) live.countSwitch(kind ?? "switch");
     const type = notificationFor(ev, kind);
     if (type === null) return;
     const title = type === "member_down"
@@ -746,7 +761,39 @@ export async function startDaemon(opts: DaemonOptions): Promise<DaemonHandle> {
     configFile: opts.configPath,
     ramLimitMb: () => cfg.main.max_ram_mb,
   });
-  await server.addObject(STARFAIL_OBJECT, starfailMethods(backend));
+  const methods = starfailMethods(backend);
+  await server.addObject(STARFAIL_OBJECT, methods);
+  let http: HttpEndpoint | null = null;
+  const startHttp = async (c: StarfailConfig) => {
+    if (!c.http.enabled) return;
+    try {
+      http = await startHttpEndpoint({
+        listen: c.http.listen,
+        table: methods,
+        metrics: async () =>
+          prometheusText({
+            status: await backend.status(),
+            switches: live.switches(),
+            dish: live.dish,
+            sends: live.sends(),
+          }),
+        health: () =>
+          healthReport({
+            now: clock.now(),
+            lastStepT: rt.lastStepT,
+            startedT,
+            pollIntervalMs: rt.engineConfig.poll_interval_ms,
+            collectors: rt.health(),
+            primary: rt.state.primary,
+          }),
+      });
+      log.info("HTTP endpoint listening", { url: http.url });
+    } catch (err) {
+      log.warn(err instanceof Error ? err.message : String(err));
+    }
+  };
+  await startHttp(cfg);
+  let httpListen: string | null = cfg.http.enabled ? cfg.http.listen : null;
   await asm.netifd?.start().catch((err) =>
     log.warn("Cannot listen for netifd events", { error: String(err) })
   );
@@ -788,7 +835,16 @@ export async function startDaemon(opts: DaemonOptions): Promise<DaemonHandle> {
       }
       const old = asm;
       asm = built;
-      if (reread) notifier = new Notifier(cfg.notifications);
+      if (reread) {
+        notifier = new Notifier(cfg.notifications);
+        const wanted = cfg.http.enabled ? cfg.http.listen : null;
+        if (wanted !== httpListen) {
+          await (http as HttpEndpoint | null)?.close();
+          http = null;
+          await startHttp(cfg);
+          httpListen = wanted;
+        }
+      }
       wireDish(built);
       rt.reload(engineConfigFromConfig(cfg), built.members, built.sources);
       rt.setApplier(built.applier);
@@ -833,6 +889,10 @@ export async function startDaemon(opts: DaemonOptions): Promise<DaemonHandle> {
     get mode() {
       return asm.mode;
     },
+    get http() {
+      return http;
+    },
+    live,
     reload() {
       return rewire(true, `configuration reloaded from ${opts.configPath}`);
     },
@@ -840,6 +900,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<DaemonHandle> {
       // Idempotent: a second call (signal during shutdown, cleanup code) waits for the first.
       stopped ??= (async () => {
         await rt.stop();
+        await (http as HttpEndpoint | null)?.close();
         recorder?.close();
         await server.stop();
       })();

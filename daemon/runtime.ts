@@ -182,6 +182,7 @@ export class Runtime {
   #applyRetryAt = -Infinity;
   #attempted: string | null = null;
   #listeners: ((ev: DaemonEvent) => void)[] = [];
+  #lastStepT: number | null = null;
 
   /** Creates the runtime; nothing runs until {@linkcode start} or {@linkcode step}. */
   constructor(opts: RuntimeOptions) {
@@ -205,6 +206,11 @@ export class Runtime {
   /** The clock. */
   get clock(): Clock {
     return this.#opts.clock;
+  }
+
+  /** Clock time of the last engine tick, null before the first (for `/health`). */
+  get lastStepT(): number | null {
+    return this.#lastStepT;
   }
 
   /** Collector health, by collector. */
@@ -280,6 +286,7 @@ export class Runtime {
    */
   step(): void {
     const now = this.#opts.clock.now();
+    this.#lastStepT = now;
     const wall = this.#opts.clock.wallMs();
     const batch = this.#pending;
     this.#pending = [];
