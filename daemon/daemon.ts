@@ -27,7 +27,7 @@ import { RouteController } from "../controllers/route.ts";
 import type { Controller, ControllerReport } from "../controllers/types.ts";
 import { parseDefaultRoutes } from "../controllers/mod.ts";
 import { TelemetryStore } from "../telemetry/store.ts";
-import { type NotificationType, Notifier } from "../telemetry/notify.ts";
+import { Outbound } from "./outbound.ts";
 import { isLevelName, type LogHandle } from "../telemetry/log.ts";
 import { LiveState } from "../telemetry/live.ts";
 import { prometheusText } from "../telemetry/prometheus.ts";
@@ -45,7 +45,6 @@ import {
   type Applier,
   type ApplyOutcome,
   type Clock,
-  type DaemonEvent,
   realClock,
   Runtime,
   type Source,
@@ -557,15 +556,10 @@ async function assemble(
  * instant, EWMA and the state code as parts) and events. `linkUp` keeps the
  * latest link state per member for the cellular collector.
  */
-export function storeSink(
-  store: TelemetryStore,
-  linkUp?: Map<string, boolean>,
-  live?: LiveState,
-): TelemetrySink {
+export function storeSink(store: TelemetryStore, linkUp?: Map<string, boolean>): TelemetrySink {
   return {
     sample(obs) {
       store.addSample(obs);
-      live?.sample(obs);
       if (obs.link_up !== undefined) linkUp?.set(obs.member, obs.link_up);
     },
     score(member, t, _wall, s) {
@@ -585,6 +579,51 @@ export function storeSink(
         message: ev.reason,
         data: { from: ev.from, to: ev.to },
       });
+    },
+  };
+}
+
+/**
+ * `sink` that also feeds the dish view of `live`, turning what changed on the
+ * dish (an alert raised or cleared, an update waiting for a reboot) into
+ * `dish_alert` events.
+ */
+export function liveSink(
+  sink: TelemetrySink,
+  live: LiveState,
+  event: (
+    type: "dish_alert",
+    fields: { member: string; from: string | null; to: string | null; reason: string },
+  ) => void,
+): TelemetrySink {
+  return {
+    ...sink,
+    sample(obs, wallMs) {
+      sink.sample(obs, wallMs);
+      for (const c of live.sample(obs)) {
+        if (c.kind === "alert") {
+          event("dish_alert", {
+            member: obs.member,
+            from: null,
+            to: c.what,
+            reason: `dish alert raised: ${c.what}`,
+          });
+        } else if (c.kind === "alert_cleared") {
+          event("dish_alert", {
+            member: obs.member,
+            from: c.what,
+            to: null,
+            reason: `dish alert cleared: ${c.what}`,
+          });
+        } else {
+          event("dish_alert", {
+            member: obs.member,
+            from: null,
+            to: "update_pending",
+            reason: "dish software update downloaded; the dish reboots to install it",
+          });
+        }
+      }
     },
   };
 }
@@ -628,16 +667,6 @@ export function dishOutageReasons(
     lines.push(`dish outage ${o.cause}: ${o.duration_s.toFixed(1)} s from ${start}${how}`);
   }
   return { lines, reportedUntilMs: until };
-}
-
-function notificationFor(ev: DaemonEvent, kind: string | undefined): NotificationType | null {
-  if (ev.type === "switch" && ev.from !== null) {
-    if (kind === "failback") return "failback";
-    if (kind === "predictive") return "predictive";
-    return "failover";
-  }
-  if (ev.type === "member_state" && ev.to === "down") return "member_down";
-  return null;
 }
 
 /**
@@ -688,8 +717,9 @@ export async function startDaemon(opts: DaemonOptions): Promise<DaemonHandle> {
     retention_hours: cfg.main.retention_hours,
     max_ram_mb: cfg.main.max_ram_mb,
   });
-  let notifier = new Notifier(cfg.notifications);
   const live = new LiveState();
+  // Built once the backend exists; events before that (none are expected) reach no channel.
+  let outbound: Outbound | null = null;
   const startedT = clock.now();
   const recorder = opts.recordPath
     ? new TraceRecorder(opts.recordPath, asm.members, clock.now())
@@ -703,7 +733,11 @@ export async function startDaemon(opts: DaemonOptions): Promise<DaemonHandle> {
     applier: asm.applier,
     monitor: opts.monitor,
     ...(recorder !== null ? { record: (o: Observation) => recorder.record(o) } : {}),
-    telemetry: storeSink(store, linkUp, live),
+    telemetry: liveSink(
+      storeSink(store, linkUp),
+      live,
+      (type, fields) => runtime?.event(type, fields),
+    ),
   });
   runtime = rt;
   rt.ingest(urgentQueue.splice(0));
@@ -712,21 +746,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<DaemonHandle> {
       ? rt.state.decisions.findLast((d) => d.t === ev.t && d.primary === ev.to)?.kind
       : undefined;
     if (ev.type === "switch" && ev.from !== null) live.countSwitch(kind ?? "switch");
-    const type = notificationFor(ev, kind);
-    if (type === null) return;
-    const title = type === "member_down"
-      ? `starfail: ${ev.member} is down`
-      : `starfail: ${type} ${ev.from ?? "none"} → ${ev.to}`;
-    void notifier.notify({
-      type,
-      t: ev.t,
-      title,
-      message: ev.reason,
-      ...(ev.member !== null ? { member: ev.member } : {}),
-      data: { from: ev.from, to: ev.to },
-    }).then((r) => {
-      for (const e of r.errors) log.warn("Notification failed", { error: e });
-    });
+    outbound?.event(ev, kind);
   });
   let dishOutagesReportedUntil = -Infinity;
   const wireDish = (a: Assembly) => {
@@ -761,6 +781,16 @@ export async function startDaemon(opts: DaemonOptions): Promise<DaemonHandle> {
     configFile: opts.configPath,
     ramLimitMb: () => cfg.main.max_ram_mb,
   });
+  const out = new Outbound(cfg, {
+    status: async () => await backend.status(),
+    live,
+    dishMember: () => asm.members.find((m) => m.class === "starlink")?.name ?? null,
+    record: (type, fields) => rt.event(type, fields),
+    wallS: () => clock.wallMs() / 1000,
+    stateIntervalMs: () => Math.max(1000, rt.engineConfig.poll_interval_ms),
+  });
+  outbound = out;
+  await out.start();
   const methods = starfailMethods(backend);
   await server.addObject(STARFAIL_OBJECT, methods);
   let http: HttpEndpoint | null = null;
@@ -836,7 +866,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<DaemonHandle> {
       const old = asm;
       asm = built;
       if (reread) {
-        notifier = new Notifier(cfg.notifications);
+        await out.reconfigure(cfg);
         const wanted = cfg.http.enabled ? cfg.http.listen : null;
         if (wanted !== httpListen) {
           await (http as HttpEndpoint | null)?.close();
@@ -901,6 +931,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<DaemonHandle> {
       stopped ??= (async () => {
         await rt.stop();
         await (http as HttpEndpoint | null)?.close();
+        await out.stop();
         recorder?.close();
         await server.stop();
       })();

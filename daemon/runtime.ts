@@ -109,7 +109,8 @@ export interface Applier {
 export interface DaemonEvent extends Omit<EngineEvent, "type"> {
   /**
    * Event type: the engine's, or `apply`, `apply_failed`, `drift`, `collector`, `dish_api`,
-   * `dish_outage`, `config`.
+   * `dish_outage`, `config`, `notify` (a notification sent or not, and why), `hook` (the hook
+   * script ran), `dish_alert` (a dish alert raised or cleared, an update waiting for a reboot).
    */
   type:
     | EngineEvent["type"]
@@ -119,7 +120,10 @@ export interface DaemonEvent extends Omit<EngineEvent, "type"> {
     | "collector"
     | "dish_api"
     | "dish_outage"
-    | "config";
+    | "config"
+    | "notify"
+    | "hook"
+    | "dish_alert";
   /** Wall-clock time (ms since the epoch). */
   wall_ms: number;
 }

@@ -27,6 +27,14 @@ export interface DishView {
   t: number;
 }
 
+/** Something about the dish that changed with one observation (for notifications). */
+export interface DishChange {
+  /** `alert` (a new alert), `alert_cleared`, `update_pending` (an update waits for a reboot). */
+  kind: "alert" | "alert_cleared" | "update_pending";
+  /** The alert name, or `swupdate_reboot_ready`. */
+  what: string;
+}
+
 /**
  * The dish states /metrics lists (one 0/1 series each): online, obstructed, or
  * the outage causes of the dish's `DishOutage` enum; a cause not known here is `other`.
@@ -86,9 +94,9 @@ export class LiveState {
     return this.#dish === null ? null : { ...this.#dish, alerts: [...this.#dish.alerts] };
   }
 
-  /** Takes what a dish observation says; other observations are ignored. */
-  sample(obs: Observation): void {
-    if (!isDishObservation(obs)) return;
+  /** Takes what a dish observation says (other observations are ignored); returns what changed. */
+  sample(obs: Observation): DishChange[] {
+    if (!isDishObservation(obs)) return [];
     const prev = this.#dish;
     const obstructed = obs.currently_obstructed ?? prev?.obstructed ?? false;
     // A dish reading without an outage cause means the outage ended; keep the rest.
@@ -101,6 +109,15 @@ export class LiveState {
       update_pending: obs.swupdate_reboot_ready ?? prev?.update_pending ?? false,
       t: obs.t,
     };
+    const changes: DishChange[] = [];
+    const before = new Set(prev?.alerts ?? []);
+    const now = new Set(this.#dish.alerts);
+    for (const a of now) if (!before.has(a)) changes.push({ kind: "alert", what: a });
+    for (const a of before) if (!now.has(a)) changes.push({ kind: "alert_cleared", what: a });
+    if (this.#dish.update_pending && !(prev?.update_pending ?? false)) {
+      changes.push({ kind: "update_pending", what: "swupdate_reboot_ready" });
+    }
+    return changes;
   }
 
   /** Counts one switch of `kind` (`failover`, `failback`, `manual`, …). */
