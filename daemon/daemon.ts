@@ -96,6 +96,8 @@ export interface DaemonHandle {
   readonly http: HttpEndpoint | null;
   /** Dish view and counters for /metrics and MQTT. */
   live: LiveState;
+  /** Notifications, MQTT and the hook. */
+  outbound: Outbound;
   /** Re-reads the config and re-discovers members, keeping history (SIGHUP). */
   reload(): Promise<void>;
   /** Stops everything (SIGTERM). */
@@ -923,6 +925,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<DaemonHandle> {
       return http;
     },
     live,
+    outbound: out,
     reload() {
       return rewire(true, `configuration reloaded from ${opts.configPath}`);
     },

@@ -208,9 +208,10 @@ export function describeMqttError(url: string, username: string, err: Error): st
     }'); check mqtt.username and the file named by mqtt.password_file`;
   }
   if (code === 5 || code === 135) {
+    // Mosquitto answers a wrong password with "not authorized" too.
     return `${where} refused the login: not authorized (user '${
       username || "(none)"
-    }'); check the broker's ACL for this user`;
+    }'): a wrong password, or the broker does not allow this user; check mqtt.username, the file named by mqtt.password_file and the broker's ACL`;
   }
   if (code === "ECONNREFUSED" || /ECONNREFUSED|Connection refused \(os error/.test(err.message)) {
     return `${where} is not reachable: connection refused (is the broker running?)`;
