@@ -164,6 +164,7 @@ export class HookRunner {
       return this.#failed(ev, `cannot run ${this.#path}: ${why}`);
     }
     let timedOut = false;
+    let killed: (v: null) => void = () => {};
     const timer = setTimeout(() => {
       timedOut = true;
       try {
@@ -171,14 +172,27 @@ export class HookRunner {
       } catch {
         // Already gone.
       }
+      killed(null);
     }, this.#timeoutS * 1000);
-    const out = await child.output().finally(() => clearTimeout(timer));
+    const output = child.output();
+    let out: Deno.CommandOutput | null = await Promise.race([
+      output,
+      new Promise<null>((r) => killed = r),
+    ]);
+    clearTimeout(timer);
+    if (out === null) {
+      // Killed: a child it left behind may still hold the pipes open. Wait a little for
+      // them, then carry on without its output rather than block the next run.
+      out = await Promise.race([output, new Promise<null>((r) => setTimeout(() => r(null), 1000))]);
+      output.catch(() => undefined);
+    }
+    const none = new Uint8Array();
     const run: HookRun = {
       event: ev,
-      code: timedOut ? null : out.code,
+      code: timedOut || out === null ? null : out.code,
       timedOut,
-      stdout: clip(out.stdout),
-      stderr: clip(out.stderr),
+      stdout: clip(out?.stdout ?? none),
+      stderr: clip(out?.stderr ?? none),
     };
     const fields = {
       path: this.#path,
@@ -190,7 +204,7 @@ export class HookRunner {
       ...(run.stderr !== "" ? { stderr: run.stderr } : {}),
     };
     if (timedOut) log.warn(`Hook killed after ${this.#timeoutS} s (hook.timeout_s)`, fields);
-    else if (out.code !== 0) log.warn("Hook failed", fields);
+    else if (run.code !== 0) log.warn("Hook failed", fields);
     else log.info("Hook ran", fields);
     return run;
   }
