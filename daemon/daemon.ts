@@ -782,6 +782,10 @@ export async function startDaemon(opts: DaemonOptions): Promise<DaemonHandle> {
     socket: server.socketPath,
     configFile: opts.configPath,
     ramLimitMb: () => cfg.main.max_ram_mb,
+    notifyTest: async (channel) => {
+      if (outbound === null) return { results: [], message: "the daemon is still starting" };
+      return await outbound.test(channel);
+    },
   });
   const out = new Outbound(cfg, {
     status: async () => await backend.status(),

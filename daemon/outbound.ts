@@ -10,7 +10,8 @@
 
 import { getLogger } from "@logtape/logtape";
 import type { StarfailConfig } from "../config/schema.ts";
-import type { StatusResult } from "../ubus/starfail_object.ts";
+import type { NotifyTestResult, StatusResult } from "../ubus/starfail_object.ts";
+import { Status, UbusError } from "../ubus/protocol.ts";
 import type { LiveState } from "../telemetry/live.ts";
 import { type Notification, type NotificationType, Notifier } from "../telemetry/notify.ts";
 import { MqttPublisher, topicSafe } from "../telemetry/mqtt.ts";
@@ -190,6 +191,80 @@ export class Outbound {
     this.#timer = null;
     await this.#mqtt?.close();
     this.#mqtt = null;
+  }
+
+  /** The channels `notify_test` can try: `pushover`, `webhook`, `mqtt` as configured. */
+  channels(): string[] {
+    return [...this.#notifier.channels(), ...(this.#cfg.mqtt.enabled ? ["mqtt"] : [])];
+  }
+
+  /**
+   * Sends a test message through every configured channel (or `channel`
+   * only); each result is logged and recorded as a `notify` event. Throws
+   * {@linkcode UbusError} INVALID_ARGUMENT for a channel that is not configured.
+   */
+  async test(channel?: string): Promise<NotifyTestResult> {
+    const configured = this.channels();
+    if (channel !== undefined && !configured.includes(channel)) {
+      throw new UbusError(
+        Status.INVALID_ARGUMENT,
+        `channel '${channel}' is not configured; configured: ${configured.join(", ") || "none"}`,
+      );
+    }
+    const wanted = channel === undefined ? configured : [channel];
+    if (wanted.length === 0) {
+      return {
+        results: [],
+        message: "no notification channel is configured (notifications.pushover_token and " +
+          "pushover_user, notifications.webhook_url, or mqtt.enabled with mqtt.url)",
+      };
+    }
+    const at = this.#deps.wallS();
+    const n: Notification = {
+      type: "test",
+      t: at,
+      title: "starfail: test notification",
+      message: `A test message from starfail ${VERSION}, sent by 'starfail notify test'.`,
+    };
+    const results: NotifyTestResult["results"] = [];
+    const http = wanted.filter((c) => c !== "mqtt");
+    for (const ch of http) {
+      const r = await this.#notifier.notify(n, ch);
+      for (const x of r.results) results.push({ channel: x.channel, ok: x.ok, detail: x.detail });
+    }
+    if (wanted.includes("mqtt")) {
+      const st = this.#mqtt?.status();
+      const ok = st?.connected === true;
+      if (ok) {
+        this.#mqtt!.publishEvent({
+          type: "test",
+          at,
+          member: null,
+          from: null,
+          to: null,
+          reason: n.message,
+        });
+      }
+      const detail = ok
+        ? `published to ${this.#cfg.mqtt.topic}/event/test`
+        : `not connected to ${this.#cfg.mqtt.url}: ${st?.lastError ?? "not started"}`;
+      results.push({ channel: "mqtt", ok, detail });
+      this.#deps.live.countSend("mqtt", ok);
+      this.#deps.record("notify", {
+        reason: ok
+          ? `mqtt accepted '${n.title}' (test)`
+          : `mqtt did not take '${n.title}' (test): ${detail}`,
+      });
+      if (ok) log.info("Notification sent", { type: "test", channel: "mqtt" });
+      else log.warn("Notification not delivered", { type: "test", channel: "mqtt", error: detail });
+    }
+    const good = results.filter((r) => r.ok).length;
+    return {
+      results,
+      message: `${good} of ${results.length} channel${
+        results.length === 1 ? "" : "s"
+      } took the test message`,
+    };
   }
 
   /** Sends one notification, never throwing. */

@@ -22,6 +22,7 @@ export const ACTION_METHODS: ReadonlySet<string> = new Set([
   "restore",
   "recheck",
   "setlog",
+  "notify_test",
 ]);
 
 /** Largest request body `/api/` reads, bytes. */
