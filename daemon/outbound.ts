@@ -145,7 +145,7 @@ export class Outbound {
       identity: { nodeId: nodeId(), version: VERSION },
     });
     this.#mqtt = pub;
-    pub.start();
+    await pub.start();
     await this.#publishState();
     this.#timer = setInterval(() => void this.#publishState(), this.#deps.stateIntervalMs());
   }

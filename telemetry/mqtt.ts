@@ -14,7 +14,8 @@
  */
 
 import { getLogger } from "@logtape/logtape";
-import mqtt from "mqtt";
+// Loaded when MQTT starts: a daemon with MQTT off never loads the client.
+import type { MqttClient } from "mqtt";
 import type { MqttConfig } from "../config/schema.ts";
 import type { StatusResult } from "../ubus/starfail_object.ts";
 import type { DishView } from "./live.ts";
@@ -252,7 +253,7 @@ export interface MqttStatus {
  * @example
  * ```ts
  * const pub = new MqttPublisher(cfg.mqtt, { identity: { nodeId: "starfail_router", version: "1.0" } });
- * pub.start();
+ * await pub.start();
  * pub.setMembers(["wan", "lte"], null);
  * pub.publishState({ status, dish: null, dishMember: null });
  * pub.publishEvent({ type: "switch", at: 1, member: "lte", from: "wan", to: "lte", reason: "manual" });
@@ -262,7 +263,7 @@ export interface MqttStatus {
 export class MqttPublisher {
   #cfg: MqttConfig;
   #opts: MqttPublisherOptions;
-  #client: mqtt.MqttClient | null = null;
+  #client: MqttClient | null = null;
   /** Latest state payload per topic, and what the broker has been sent. */
   #state = new Map<string, string>();
   #sent = new Map<string, string>();
@@ -288,8 +289,9 @@ export class MqttPublisher {
     return { ...this.#status, queued: this.#events.length };
   }
 
-  /** Connects (and keeps reconnecting) in the background. */
-  start(): void {
+  /** Loads the client and connects (and keeps reconnecting) in the background. */
+  async start(): Promise<void> {
+    const { default: mqtt } = await import("mqtt");
     const c = this.#cfg;
     const min = this.#opts.backoffMs?.min ?? 1000;
     const max = this.#opts.backoffMs?.max ?? 60000;

@@ -249,7 +249,7 @@ Deno.test({
       backoffMs: { min: 1500, max: 1500 },
     });
     try {
-      bad.start();
+      await bad.start();
       assert.ok(await pollUntil(() => bad.status().lastError !== null, 5000, 20));
       const line = bad.status().lastError!;
       assert.equal(line.split("\n").length, 1);
@@ -264,7 +264,7 @@ Deno.test({
       assert.equal(bad.status().connected, false);
       assert.equal(bad.status().connects, 0);
 
-      good.start();
+      await good.start();
       assert.ok(await pollUntil(() => good.status().connected, 5000, 20));
       await broker.stop();
       assert.ok(await pollUntil(() => !good.status().connected, 5000, 20));
