@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { healthReport, parseListen } from "./http_endpoint.ts";
+import { healthReport, parseListen, startHttpEndpoint } from "./http_endpoint.ts";
 import type { SourceHealth } from "./runtime.ts";
 
 function src(
@@ -66,4 +66,27 @@ Deno.test("listen addresses: host:port and [v6]:port", () => {
   assert.deepEqual(parseListen("127.0.0.1:9101"), { hostname: "127.0.0.1", port: 9101 });
   assert.deepEqual(parseListen("[::1]:0"), { hostname: "::1", port: 0 });
   assert.throws(() => parseListen("9101"), /not host:port/);
+});
+
+Deno.test("http endpoint: a port in use is one sentence", async () => {
+  const opts = {
+    listen: "127.0.0.1:0",
+    table: {},
+    metrics: () => Promise.resolve(""),
+    health: () => healthReport({ ...base, now: 0, lastStepT: 0, collectors: [] }),
+  };
+  const first = await startHttpEndpoint(opts);
+  try {
+    await assert.rejects(
+      startHttpEndpoint({ ...opts, listen: `127.0.0.1:${first.port}` }),
+      new RegExp(
+        `^Error: http: cannot listen on 127\\.0\\.0\\.1:${first.port}: the address is in use`,
+      ),
+    );
+    const res = await fetch(`${first.url}/nope`);
+    assert.equal(res.status, 404);
+    await res.body?.cancel();
+  } finally {
+    await first.close();
+  }
 });
