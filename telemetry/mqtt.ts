@@ -412,7 +412,7 @@ export class MqttPublisher {
     for (const m of this.#events.splice(0)) this.#send(m);
   }
 
-  /** Marks the daemon offline and disconnects (2 s deadline). */
+  /** Marks the daemon offline and disconnects (0.8 s deadline: a stop must stay under 1 s). */
   async close(): Promise<void> {
     const client = this.#client;
     if (client === null) return;
@@ -421,7 +421,7 @@ export class MqttPublisher {
     this.#retry = null;
     if (client.connected) {
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, 1000);
+        const timer = setTimeout(resolve, 400);
         client.publish(
           `${this.#cfg.topic}/availability`,
           "offline",
@@ -437,7 +437,7 @@ export class MqttPublisher {
       const timer = setTimeout(() => {
         client.end(true);
         resolve();
-      }, 1000);
+      }, 400);
       client.end(false, {}, () => {
         clearTimeout(timer);
         resolve();
