@@ -202,7 +202,7 @@ export interface HistoryResult {
 export interface EventRecord {
   /** Unix seconds. */
   at: number;
-  /** `switch`, `member_state`, `predictive`, `override`, `member_added`, `member_removed`, `controller`, `collector`. */
+  /** `switch`, `member_state`, `predictive`, `override`, `member_added`, `member_removed`, `controller`, `collector`, `dish_alert`, `notify`, `hook`, … (docs/api.md lists them). */
   type: string;
   /** Member concerned, null when global. */
   member: string | null;
