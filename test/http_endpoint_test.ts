@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { pollUntil } from "./wait.ts";
 import { requirePart, skipUnless, which } from "./require.ts";
-import { startLoopbackDaemon } from "./loopback_daemon.ts";
+import { loopbackConfig, startLoopbackDaemon } from "./loopback_daemon.ts";
 import { StarfailHttpClient } from "../ubus/http_api.ts";
 import { Status, UbusError } from "../ubus/protocol.ts";
 import type { StatusResult } from "../ubus/starfail_object.ts";
@@ -184,5 +184,39 @@ Deno.test({
       err,
       /^starfail daemon is not answering at http:\/\/127\.0\.0\.1:\d+: cannot reach/,
     );
+  },
+});
+
+Deno.test({
+  name: "http endpoint: a reload turns it on and off",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: `starfail_http_reload_${Deno.pid}_` });
+    const handle = await startLoopbackDaemon(dir, `${dir}/no-ubusd.sock`, [], 100);
+    try {
+      assert.equal(handle.http, null);
+      await Deno.writeTextFile(
+        `${dir}/starfail`,
+        loopbackConfig([
+          "config starfail 'http'",
+          "\toption enabled '1'",
+          "\toption listen '127.0.0.1:0'",
+        ]),
+      );
+      await handle.reload();
+      const ep = handle.http as { url: string } | null;
+      assert.ok(ep !== null);
+      const res = await fetch(`${ep.url}/api/info`);
+      assert.equal(res.status, 200);
+      assert.equal((await res.json()).config_file, `${dir}/starfail`);
+      await Deno.writeTextFile(`${dir}/starfail`, loopbackConfig());
+      await handle.reload();
+      assert.equal(handle.http, null);
+      await assert.rejects(fetch(`${ep.url}/health`));
+    } finally {
+      await handle.stop();
+      await Deno.remove(dir, { recursive: true });
+    }
   },
 });
