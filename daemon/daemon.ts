@@ -754,6 +754,11 @@ export async function startDaemon(opts: DaemonOptions): Promise<DaemonHandle> {
   const wireDish = (a: Assembly) => {
     const member = a.members.find((m) => m.class === "starlink")?.name ?? null;
     a.starlink?.onEvent((e) => {
+      if (e.kind === "reboot") {
+        // A reboot is news for the owner (often an update being installed): a dish alert.
+        rt.event("dish_alert", { member, from: null, to: "reboot", reason: e.message });
+        return;
+      }
       rt.event(e.kind === "api_changed" ? "dish_api" : "collector", { member, reason: e.message });
     });
     // The dish's own outage records (from its history): what it saw, even between polls.

@@ -351,6 +351,8 @@ export function notificationFor(ev: DaemonEvent, kind: string | undefined): Noti
     type = "dish_alert";
     title = ev.to === "update_pending"
       ? "starfail: dish update downloaded, it reboots to install it"
+      : ev.to === "reboot"
+      ? "starfail: the dish rebooted"
       : `starfail: dish alert ${ev.to}`;
   } else if (ev.type === "dish_api") {
     type = "api_drift";

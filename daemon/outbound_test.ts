@@ -30,6 +30,10 @@ Deno.test("notifications: which events are notified, as which kind", () => {
     "cleared",
   );
   assert.equal(kind(ev({ type: "dish_api" })), "api_drift");
+  assert.equal(
+    notificationFor(ev({ type: "dish_alert", to: "reboot" }), undefined)?.title,
+    "starfail: the dish rebooted",
+  );
   assert.equal(kind(ev({ type: "drift" })), null);
   const n = notificationFor(sw, "hard")!;
   assert.equal(n.title, "starfail: failover wan → lte");
