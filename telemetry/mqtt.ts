@@ -16,6 +16,7 @@
 import { getLogger } from "@logtape/logtape";
 // Loaded when MQTT starts: a daemon with MQTT off never loads the client.
 import type { MqttClient } from "mqtt";
+import process from "node:process";
 import type { MqttConfig } from "../config/schema.ts";
 import type { StatusResult } from "../ubus/starfail_object.ts";
 import type { DishView } from "./live.ts";
@@ -223,6 +224,32 @@ export function describeMqttError(url: string, username: string, err: Error): st
   return `${where}: ${err.message}`;
 }
 
+let loaded: Promise<typeof import("mqtt").default> | null = null;
+
+/**
+ * Runs `fn` while `process.env` is an empty object. The `mqtt` package and
+ * its dependencies read the environment as they load (`debug` enumerates all
+ * of it; `readable-stream`, `ws` read single names) — at import and, for the
+ * transport modules, inside `connect()` — which the compiled binary's narrow
+ * `--allow-env` refuses. They get their defaults instead. `connect()` is
+ * synchronous, so nothing else runs meanwhile; the import is the one await.
+ */
+async function withEmptyEnv<T>(fn: () => T | Promise<T>): Promise<T> {
+  const env = Object.getOwnPropertyDescriptor(process, "env");
+  if (!env?.configurable) return await fn();
+  Object.defineProperty(process, "env", { value: {}, configurable: true, writable: true });
+  try {
+    return await fn();
+  } finally {
+    Object.defineProperty(process, "env", env);
+  }
+}
+
+function loadMqtt(): Promise<typeof import("mqtt").default> {
+  loaded ??= withEmptyEnv(async () => (await import("mqtt")).default);
+  return loaded;
+}
+
 /** Options for {@linkcode MqttPublisher}. */
 export interface MqttPublisherOptions {
   /** The password (read from `password_file` by the caller), '' for none. */
@@ -291,22 +318,26 @@ export class MqttPublisher {
 
   /** Loads the client and connects (and keeps reconnecting) in the background. */
   async start(): Promise<void> {
-    const { default: mqtt } = await import("mqtt");
+    const mqtt = await loadMqtt();
     const c = this.#cfg;
     const min = this.#opts.backoffMs?.min ?? 1000;
     const max = this.#opts.backoffMs?.max ?? 60000;
-    const client = mqtt.connect(c.url, {
-      clientId: c.client_id || this.#opts.identity.nodeId,
-      ...(c.username !== "" ? { username: c.username } : {}),
-      ...(this.#opts.password ? { password: this.#opts.password } : {}),
-      connectTimeout: c.timeout_ms,
-      // Reconnects are ours (below): the client's own retry runs at one fixed period.
-      reconnectPeriod: 0,
-      // Our own bounded queue holds what waits for the broker; the client's would grow without bound.
-      queueQoSZero: false,
-      clean: true,
-      will: { topic: `${c.topic}/availability`, payload: "offline", retain: true, qos: 1 },
-    });
+    const client = await withEmptyEnv(() =>
+      mqtt.connect(c.url, {
+        clientId: c.client_id || this.#opts.identity.nodeId,
+        ...(c.username !== "" ? { username: c.username } : {}),
+        ...(this.#opts.password ? { password: this.#opts.password } : {}),
+        connectTimeout: c.timeout_ms,
+        // Reconnects are ours (below): the client's own retry runs at one fixed period.
+        reconnectPeriod: 0,
+        // Our own bounded queue holds what waits for the broker; the client's would grow without bound.
+        queueQoSZero: false,
+        clean: true,
+        // Said here so the client does not read MQTTJS_SOCKS_PROXY from the environment.
+        socksProxy: "",
+        will: { topic: `${c.topic}/availability`, payload: "offline", retain: true, qos: 1 },
+      })
+    );
     this.#client = client;
     client.on("connect", () => {
       this.#status.connected = true;

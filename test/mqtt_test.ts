@@ -301,3 +301,54 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "mqtt: the client loads and connects under a narrow --allow-env (as in the compiled binary)",
+  ignore: skipUnless(HAVE, "mosquitto and mosquitto-clients"),
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    requirePart(HAVE, "mosquitto and mosquitto-clients");
+    const dir = await Deno.makeTempDir({ prefix: `starfail_mqtt3_${Deno.pid}_` });
+    const broker = await startMosquitto(dir);
+    const root = new URL("../", import.meta.url);
+    const script = `${dir}/probe.ts`;
+    await Deno.writeTextFile(
+      script,
+      [
+        `import { DEFAULT_CONFIG } from "${new URL("config/schema.ts", root).href}";`,
+        `import { MqttPublisher } from "${new URL("telemetry/mqtt.ts", root).href}";`,
+        `const cfg = { ...DEFAULT_CONFIG.mqtt, enabled: true, url: "${broker.url}", username: "${broker.user}" };`,
+        `const p = new MqttPublisher(cfg, { password: "${broker.password}", identity: { nodeId: "starfail_narrow", version: "t" } });`,
+        `await p.start();`,
+        `for (let i = 0; i < 100 && !p.status().connected; i++) await new Promise((r) => setTimeout(r, 50));`,
+        `console.log(JSON.stringify(p.status()));`,
+        `await p.close();`,
+      ].join("\n"),
+    );
+    try {
+      const out = await new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "--no-prompt",
+          `--config=${new URL("deno.json", root).pathname}`,
+          `--allow-read=${root.pathname},${dir}`,
+          `--allow-net=127.0.0.1:${broker.port}`,
+          "--allow-env=STARFAIL_CONFIG",
+          script,
+        ],
+        cwd: root.pathname,
+        stdout: "piped",
+        stderr: "piped",
+        signal: AbortSignal.timeout(30000),
+      }).output();
+      const dec = new TextDecoder();
+      assert.equal(out.code, 0, dec.decode(out.stderr));
+      assert.equal(JSON.parse(dec.decode(out.stdout)).connected, true, dec.decode(out.stdout));
+    } finally {
+      await broker.stop();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
