@@ -379,6 +379,17 @@ export class MqttPublisher {
     this.#members = [...members];
     this.#dishMember = dishMember;
     this.#discoveryDirty = true;
+    // Topics of members that are gone are no longer kept (nor republished on reconnect).
+    const kept = new Set(members.map((m) => `${this.#cfg.topic}/member/${topicSafe(m)}/`));
+    for (const topic of [...this.#state.keys()]) {
+      const i = topic.indexOf("/member/");
+      if (i < 0) continue;
+      const prefix = topic.slice(0, topic.indexOf("/", i + 8) + 1);
+      if (!kept.has(prefix)) {
+        this.#state.delete(topic);
+        this.#sent.delete(topic);
+      }
+    }
     this.#flush();
   }
 
