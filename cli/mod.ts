@@ -86,6 +86,12 @@ export const COMMANDS: CommandEntry[] = [
     load: () => import("./recheck.ts"),
   },
   {
+    name: "notify",
+    synopsis: "notify test [--channel NAME]",
+    summary: "send a test message through the notification channels",
+    load: () => import("./notify.ts"),
+  },
+  {
     name: "config",
     synopsis: "config validate|show|get|set …",
     summary: "check, show or edit /etc/config/starfail",

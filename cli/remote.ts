@@ -11,6 +11,7 @@ import { CliError, EXIT, type ParsedCommand } from "./args.ts";
 import type { JsonObject } from "../ubus/blob.ts";
 import { resolveSocketPath, UbusClient } from "../ubus/client.ts";
 import { Status, UbusError } from "../ubus/protocol.ts";
+import { StarfailHttpClient } from "../ubus/http_api.ts";
 import { type ActionResult, STARFAIL_OBJECT } from "../ubus/starfail_object.ts";
 
 /** Flags every remote command accepts. */
@@ -27,6 +28,51 @@ export const REMOTE_OPTION_HELP: Record<string, string> = {
     "ubus socket (default: $STARFAIL_UBUS_SOCKET, /var/run/ubus/ubus.sock, /var/run/ubus.sock)",
   timeout: "seconds to wait for the daemon (default 5)",
 };
+
+/**
+ * `--url`, for a command that declares it (see {@linkcode URL_OPTION}): the
+ * daemon's HTTP endpoint instead of ubus.
+ */
+export const URL_OPTION: ParseArgsOptionsConfig = { url: { type: "string" } };
+
+/** Help text of `--url`. */
+export const URL_OPTION_HELP: Record<string, string> = {
+  url: "talk to the daemon's HTTP endpoint (e.g. http://127.0.0.1:9101) instead of ubus",
+};
+
+function exitCodeOf(err: UbusError): number {
+  return err.status === Status.INVALID_ARGUMENT
+    ? EXIT.DATAERR
+    : err.status === Status.TIMEOUT || err.status === Status.CONNECTION_FAILED
+    ? EXIT.UNAVAILABLE
+    : EXIT.FAIL;
+}
+
+async function callOverHttp(
+  url: string,
+  timeoutMs: number,
+  method: string,
+  args: Record<string, string | number | boolean>,
+): Promise<JsonObject> {
+  let client: StarfailHttpClient;
+  try {
+    client = new StarfailHttpClient(url, { timeoutMs });
+  } catch (err) {
+    throw new CliError(`--url: ${(err as Error).message}`, EXIT.USAGE);
+  }
+  try {
+    return await client.call(method, args);
+  } catch (err) {
+    if (!(err instanceof UbusError)) throw err;
+    if (err.status === Status.CONNECTION_FAILED || err.status === Status.TIMEOUT) {
+      throw new CliError(
+        `starfail daemon is not answering at ${url}: ${err.detail}`,
+        EXIT.UNAVAILABLE,
+      );
+    }
+    throw new CliError(`starfail ${method}: ${err.message}`, exitCodeOf(err));
+  }
+}
 
 /** The socket: `--socket`, else `$STARFAIL_UBUS_SOCKET`, else the first default that exists. */
 export function socketFrom(values: ParsedCommand["values"]): string {
@@ -57,8 +103,11 @@ export async function callStarfail(
   method: string,
   args: Record<string, string | number | boolean> = {},
 ): Promise<JsonObject> {
-  const socket = socketFrom(values);
   const timeoutMs = timeoutFrom(values);
+  if (typeof values.url === "string") {
+    return await callOverHttp(values.url, timeoutMs, method, args);
+  }
+  const socket = socketFrom(values);
   let client: UbusClient;
   try {
     client = await UbusClient.connect({ socket, timeoutMs });
@@ -86,12 +135,7 @@ export async function callStarfail(
   } catch (err) {
     if (err instanceof CliError) throw err;
     if (err instanceof UbusError) {
-      const code = err.status === Status.INVALID_ARGUMENT
-        ? EXIT.DATAERR
-        : err.status === Status.TIMEOUT || err.status === Status.CONNECTION_FAILED
-        ? EXIT.UNAVAILABLE
-        : EXIT.FAIL;
-      throw new CliError(`starfail ${method}: ${err.message}`, code);
+      throw new CliError(`starfail ${method}: ${err.message}`, exitCodeOf(err));
     }
     throw err;
   } finally {

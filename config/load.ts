@@ -237,7 +237,7 @@ function checkConfigTextRaw(text: string, fileName: string): ConfigCheck {
           : `section ${quoteValue(section.name)}`;
         warnings.push(
           `${fileName}:${section.line}: unknown ${label} (ignored); the sections are ` +
-            `main, scoring, starlink, notifications, remote and member`,
+            `main, scoring, starlink, notifications, remote, http, mqtt, hook and member`,
         );
         continue;
       }
@@ -498,7 +498,9 @@ function uciValue(value: unknown): string | string[] | undefined {
  */
 export function configAsDocument(config: StarfailConfig): UciDocument {
   const sections: UciSection[] = [];
-  for (const name of ["main", "scoring", "starlink", "notifications", "remote"] as const) {
+  for (
+    const name of ["main", "scoring", "starlink", "notifications", "remote", "http", "mqtt", "hook"] as const
+  ) {
     const options: UciOption[] = [];
     for (const [key, value] of Object.entries(config[name])) {
       const text = uciValue(value);

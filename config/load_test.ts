@@ -112,10 +112,10 @@ Deno.test("unknown sections and options are warnings in file:line form", () => {
   );
   assert.deepEqual(warnings, [
     "f:2: section 'main': unknown option 'bogus' (ignored)",
-    "f:3: unknown section 'recovery' (ignored); the sections are main, scoring, starlink, notifications, remote and member",
+    "f:3: unknown section 'recovery' (ignored); the sections are main, scoring, starlink, notifications, remote, http, mqtt, hook and member",
     "f:4: unknown section type 'interface' (ignored); use 'starfail' or 'member'",
     "f:6: section 'wan': unknown option 'colour' (ignored)",
-    "f:7: unknown anonymous 'starfail' section (ignored); the sections are main, scoring, starlink, notifications, remote and member",
+    "f:7: unknown anonymous 'starfail' section (ignored); the sections are main, scoring, starlink, notifications, remote, http, mqtt, hook and member",
   ]);
 });
 

@@ -388,6 +388,18 @@ const NotificationsObject = v.object({
   pushover_user: text("", isNameOrEmpty, "expected a Pushover user key (letters and digits)"),
   webhook_url: text("", isHttpUrlOrEmpty, "expected an http:// or https:// URL, or empty"),
   timeout_ms: integer(100, 60000, 5000),
+  on_member_up: bool(true),
+  on_all_down: bool(true),
+  on_dish_alert: bool(true),
+  on_api_drift: bool(true),
+  pushover_url: text(
+    "https://api.pushover.net/1/messages.json",
+    isHttpUrlOrEmpty,
+    "expected an http:// or https:// URL (the Pushover messages endpoint)",
+  ),
+  webhook_secret: text("", (s) => !/[\n\0]/.test(s), "expected a secret on one line"),
+  webhook_retries: integer(0, 10, 3),
+  digest_s: integer(0, 3600, 60),
 });
 type NotificationsOut = v.InferOutput<typeof NotificationsObject>;
 
@@ -435,6 +447,71 @@ export const RemoteSchema = v.pipe(
 
 /** Longest member (and interface) name, in characters. */
 export const MAX_NAME_LENGTH = 63;
+/** `host:port` with a numeric port: `127.0.0.1:9101`, `[::1]:9101`, `0.0.0.0:9101`. */
+function isListenAddress(s: string): boolean {
+  const m = /^(?:\[([^\]]+)\]|([^:\[\]]+)):(\d{1,5})$/.exec(s);
+  return m !== null && isHost(m[1] ?? m[2]) && Number(m[3]) <= 65535;
+}
+
+function isMqttUrlOrEmpty(s: string): boolean {
+  if (s === "") return true;
+  try {
+    const url = new URL(s);
+    return (url.protocol === "mqtt:" || url.protocol === "mqtts:") && url.hostname !== "";
+  } catch {
+    return false;
+  }
+}
+
+function isTopic(s: string): boolean {
+  return /^[A-Za-z0-9_./-]+$/.test(s) && !s.startsWith("/") && !s.endsWith("/");
+}
+
+/** Section `config starfail 'http'`: the local HTTP endpoint (/metrics, /health, /api). */
+export const HttpSchema = v.object({
+  enabled: bool(false),
+  listen: text(
+    "127.0.0.1:9101",
+    isListenAddress,
+    "expected host:port, e.g. 127.0.0.1:9101 (port 0 picks a free one)",
+  ),
+});
+
+const MqttObject = v.object({
+  enabled: bool(false),
+  url: text("", isMqttUrlOrEmpty, "expected mqtt://host:port or mqtts://host:port"),
+  username: text("", (s) => !/[\n\0]/.test(s), "expected a user name on one line"),
+  password_file: text("", isAbsolutePathOrEmpty, "expected an absolute path, or empty for none"),
+  topic: text("starfail", isTopic, "expected a topic without wildcards, e.g. starfail"),
+  retain: bool(true),
+  ha_discovery: bool(true),
+  discovery_prefix: text("homeassistant", isTopic, "expected a topic, e.g. homeassistant"),
+  client_id: text("", isNameOrEmpty, "expected a client id (letters and digits)"),
+  queue_max: integer(0, 10000, 200),
+  timeout_ms: integer(100, 60000, 5000),
+});
+type MqttOut = v.InferOutput<typeof MqttObject>;
+
+/** Section `config starfail 'mqtt'`: MQTT state, events and Home Assistant discovery. */
+export const MqttSchema = v.pipe(
+  MqttObject,
+  crossCheck<MqttOut>(
+    ["enabled", "url"],
+    (m) => !m.enabled || m.url !== "",
+    () => "MQTT is enabled but has no url; set e.g. mqtt://127.0.0.1:1883",
+    "url",
+  ),
+);
+
+/** Section `config starfail 'hook'`: the user's script run on switches and member changes. */
+export const HookSchema = v.object({
+  path: text(
+    "/etc/starfail/hook",
+    isAbsolutePathOrEmpty,
+    "expected an absolute path, or empty for none",
+  ),
+  timeout_s: integer(1, 600, 30),
+});
 
 const MemberObject = v.object({
   name: v.pipe(
@@ -505,6 +582,9 @@ export const ConfigSchema = v.object({
   starlink: v.optional(StarlinkSchema, {}),
   notifications: v.optional(NotificationsSchema, {}),
   remote: v.optional(RemoteSchema, {}),
+  http: v.optional(HttpSchema, {}),
+  mqtt: v.optional(MqttSchema, {}),
+  hook: v.optional(HookSchema, {}),
   members: v.optional(v.array(MemberSchema), []),
 });
 
@@ -520,6 +600,12 @@ export type StarlinkConfig = StarfailConfig["starlink"];
 export type NotificationsConfig = StarfailConfig["notifications"];
 /** Section `remote` of {@linkcode StarfailConfig}. */
 export type RemoteConfig = StarfailConfig["remote"];
+/** Section `http` of {@linkcode StarfailConfig}. */
+export type HttpConfig = StarfailConfig["http"];
+/** Section `mqtt` of {@linkcode StarfailConfig}. */
+export type MqttConfig = StarfailConfig["mqtt"];
+/** Section `hook` of {@linkcode StarfailConfig}. */
+export type HookConfig = StarfailConfig["hook"];
 /** One member section of {@linkcode StarfailConfig}. */
 export type MemberConfig = StarfailConfig["members"][number];
 
@@ -533,6 +619,9 @@ export const SECTION_OPTIONS: Readonly<Record<string, readonly string[]>> = {
   starlink: Object.keys(StarlinkSchema.entries),
   notifications: Object.keys(NotificationsObject.entries),
   remote: Object.keys(RemoteObject.entries),
+  http: Object.keys(HttpSchema.entries),
+  mqtt: Object.keys(MqttObject.entries),
+  hook: Object.keys(HookSchema.entries),
 };
 
 /** Option names of a `config member` section. */

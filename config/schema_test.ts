@@ -79,7 +79,20 @@ Deno.test("defaults are those of docs/design.md", () => {
     pushover_user: "",
     webhook_url: "",
     timeout_ms: 5000,
+    on_member_up: true,
+    on_all_down: true,
+    on_dish_alert: true,
+    on_api_drift: true,
+    pushover_url: "https://api.pushover.net/1/messages.json",
+    webhook_secret: "",
+    webhook_retries: 3,
+    digest_s: 60,
   });
+  assert.deepEqual(DEFAULT_CONFIG.http, { enabled: false, listen: "127.0.0.1:9101" });
+  assert.equal(DEFAULT_CONFIG.mqtt.topic, "starfail");
+  assert.equal(DEFAULT_CONFIG.mqtt.discovery_prefix, "homeassistant");
+  assert.equal(DEFAULT_CONFIG.mqtt.ha_discovery, true);
+  assert.deepEqual(DEFAULT_CONFIG.hook, { path: "/etc/starfail/hook", timeout_s: 30 });
   assert.deepEqual(DEFAULT_CONFIG.members, []);
 });
 
@@ -267,7 +280,10 @@ Deno.test("option name tables match the design's sections", () => {
   assert.equal(SECTION_OPTIONS.main.length, 30);
   assert.equal(SECTION_OPTIONS.scoring.length, 17);
   assert.equal(SECTION_OPTIONS.starlink.length, 9);
-  assert.equal(SECTION_OPTIONS.notifications.length, 10);
+  assert.equal(SECTION_OPTIONS.notifications.length, 18);
+  assert.equal(SECTION_OPTIONS.http.length, 2);
+  assert.equal(SECTION_OPTIONS.mqtt.length, 11);
+  assert.equal(SECTION_OPTIONS.hook.length, 2);
   assert.deepEqual(MEMBER_OPTIONS, [
     "iface",
     "device",

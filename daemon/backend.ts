@@ -19,6 +19,7 @@ import type {
   MembersResult,
   MemberStatus,
   MetricsResult,
+  NotifyTestResult,
   StarfailBackend,
   StatusResult,
 } from "../ubus/starfail_object.ts";
@@ -52,6 +53,8 @@ export interface BackendDeps {
   configFile: string;
   /** `max_ram_mb` from the config. */
   ramLimitMb: () => number;
+  /** Sends a test notification (`notify_test`); absent: the method answers NOT_SUPPORTED. */
+  notifyTest?: (channel?: string) => Promise<NotifyTestResult>;
 }
 
 /** Member states by the code stored in score samples (`parts.state`). */
@@ -321,6 +324,15 @@ export class DaemonBackend implements StarfailBackend {
       message: `log level ${before} → ${level}`,
       primary: this.#d.runtime.state.primary,
     };
+  }
+
+  /** Process information. */
+  /** Sends a test message through the configured channels. */
+  notifyTest(channel?: string): Promise<NotifyTestResult> {
+    if (this.#d.notifyTest === undefined) {
+      return Promise.resolve({ results: [], message: "this daemon sends no notifications" });
+    }
+    return this.#d.notifyTest(channel);
   }
 
   /** Process information. */

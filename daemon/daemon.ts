@@ -31,9 +31,12 @@ import { RouteController } from "../controllers/route.ts";
 import type { Controller, ControllerReport } from "../controllers/types.ts";
 import { parseDefaultRoutes } from "../controllers/mod.ts";
 import { TelemetryStore } from "../telemetry/store.ts";
-import { type NotificationType, Notifier } from "../telemetry/notify.ts";
+import { Outbound } from "./outbound.ts";
 import { isLevelName, type LogHandle } from "../telemetry/log.ts";
 import { type RegistrationState, UbusObjectServer } from "../ubus/object_server.ts";
+import { LiveState } from "../telemetry/live.ts";
+import { prometheusText } from "../telemetry/prometheus.ts";
+import { healthReport, type HttpEndpoint, startHttpEndpoint } from "./http_endpoint.ts";
 import { STARFAIL_OBJECT, starfailMethods } from "../ubus/starfail_object.ts";
 import { DaemonBackend, stateCode } from "./backend.ts";
 import { AlertTracker, type EventSender, publishEvent, ubusEventFor } from "./ubus_events.ts";
@@ -52,7 +55,6 @@ import {
   type Applier,
   type ApplyOutcome,
   type Clock,
-  type DaemonEvent,
   realClock,
   Runtime,
   type Source,
@@ -104,6 +106,12 @@ export interface DaemonHandle {
   ubus(): RegistrationState;
   /** With `--record`: the clock time (s) the trace's times count from; null without. */
   recordT0: number | null;
+  /** The HTTP endpoint, null when `http.enabled` is off (or it could not listen). */
+  readonly http: HttpEndpoint | null;
+  /** Dish view and counters for /metrics and MQTT. */
+  live: LiveState;
+  /** Notifications, MQTT and the hook. */
+  outbound: Outbound;
   /** Re-reads the config and re-discovers members, keeping history (SIGHUP). */
   reload(): Promise<void>;
   /** Stops everything (SIGTERM). */
@@ -639,6 +647,51 @@ function alertingSink(
 }
 
 /**
+ * `sink` that also feeds the dish view of `live`, turning what changed on the
+ * dish (an alert raised or cleared, an update waiting for a reboot) into
+ * `dish_alert` events.
+ */
+export function liveSink(
+  sink: TelemetrySink,
+  live: LiveState,
+  event: (
+    type: "dish_alert",
+    fields: { member: string; from: string | null; to: string | null; reason: string },
+  ) => void,
+): TelemetrySink {
+  return {
+    ...sink,
+    sample(obs, wallMs) {
+      sink.sample(obs, wallMs);
+      for (const c of live.sample(obs)) {
+        if (c.kind === "alert") {
+          event("dish_alert", {
+            member: obs.member,
+            from: null,
+            to: c.what,
+            reason: `dish alert raised: ${c.what}`,
+          });
+        } else if (c.kind === "alert_cleared") {
+          event("dish_alert", {
+            member: obs.member,
+            from: c.what,
+            to: null,
+            reason: `dish alert cleared: ${c.what}`,
+          });
+        } else {
+          event("dish_alert", {
+            member: obs.member,
+            from: null,
+            to: "update_pending",
+            reason: "dish software update downloaded; the dish reboots to install it",
+          });
+        }
+      }
+    },
+  };
+}
+
+/**
  * Event texts for outages the dish recorded in its history. Outages that
  * started at or before `reportedUntilMs` (the newest start already reported)
  * are skipped: a collector rebuilt by a reload reads the dish's whole list
@@ -677,17 +730,6 @@ export function dishOutageReasons(
     lines.push(`dish outage ${o.cause}: ${o.duration_s.toFixed(1)} s from ${start}${how}`);
   }
   return { lines, reportedUntilMs: until };
-}
-
-function notificationFor(ev: DaemonEvent, kind: string | undefined): NotificationType | null {
-  if (ev.type === "switch" && ev.from !== null) {
-    if (kind === "failback") return "failback";
-    if (kind === "predictive") return "predictive";
-    return "failover";
-  }
-  if (ev.type === "member_state" && ev.to === "down") return "member_down";
-  if (ev.type === "dish_api") return "api_drift";
-  return null;
 }
 
 /**
@@ -760,9 +802,12 @@ export async function startDaemon(opts: DaemonOptions): Promise<DaemonHandle> {
     retention_hours: cfg.main.retention_hours,
     max_ram_mb: cfg.main.max_ram_mb,
   });
-  let notifier = new Notifier(cfg.notifications);
   const engineCfg = engineConfigFromConfig(cfg);
   const recordT0 = clock.now();
+  const live = new LiveState();
+  // Built once the backend exists; events before that (none are expected) reach no channel.
+  let outbound: Outbound | null = null;
+  const startedT = clock.now();
   const recorder = opts.recordPath
     ? new TraceRecorder(opts.recordPath, asm.members, recordT0, engineCfg)
     : null;
@@ -777,7 +822,15 @@ export async function startDaemon(opts: DaemonOptions): Promise<DaemonHandle> {
     ...(recorder !== null
       ? { record: (o: Observation) => recorder.record(o), recordTick: (t) => recorder.tick(t) }
       : {}),
-    telemetry: alertingSink(storeSink(store, linkUp), server, new AlertTracker()),
+    telemetry: alertingSink(
+      liveSink(
+        storeSink(store, linkUp),
+        live,
+        (type, fields) => runtime?.event(type, fields),
+      ),
+      server,
+      new AlertTracker(),
+    ),
   });
   runtime = rt;
   rt.ingest(urgentQueue.splice(0));
@@ -787,28 +840,18 @@ export async function startDaemon(opts: DaemonOptions): Promise<DaemonHandle> {
       : undefined;
     const ubusEvent = ubusEventFor(ev, kind);
     if (ubusEvent !== null) publishEvent(server, ubusEvent);
-    const type = notificationFor(ev, kind);
-    if (type === null) return;
-    const title = type === "member_down"
-      ? `starfail: ${ev.member} is down`
-      : type === "api_drift"
-      ? `starfail: the dish's API changed`
-      : `starfail: ${type} ${ev.from ?? "none"} → ${ev.to}`;
-    void notifier.notify({
-      type,
-      t: ev.t,
-      title,
-      message: ev.reason,
-      ...(ev.member !== null ? { member: ev.member } : {}),
-      data: { from: ev.from, to: ev.to },
-    }).then((r) => {
-      for (const e of r.errors) log.warn("Notification failed", { error: e });
-    });
+    if (ev.type === "switch" && ev.from !== null) live.countSwitch(kind ?? "switch");
+    outbound?.event(ev, kind);
   });
   let dishOutagesReportedUntil = -Infinity;
   const wireDish = (a: Assembly) => {
     const member = a.members.find((m) => m.class === "starlink")?.name ?? null;
     a.starlink?.onEvent((e) => {
+      if (e.kind === "reboot") {
+        // A reboot is news for the owner (often an update being installed): a dish alert.
+        rt.event("dish_alert", { member, from: null, to: "reboot", reason: e.message });
+        return;
+      }
       rt.event(e.kind === "api_changed" ? "dish_api" : "collector", { member, reason: e.message });
     });
     // The dish's 1 Hz history (its own PoP ping drop rate and latency), each second once
@@ -840,8 +883,54 @@ export async function startDaemon(opts: DaemonOptions): Promise<DaemonHandle> {
     socket: server.socketPath,
     configFile: opts.configPath,
     ramLimitMb: () => cfg.main.max_ram_mb,
+    notifyTest: async (channel) => {
+      if (outbound === null) return { results: [], message: "the daemon is still starting" };
+      return await outbound.test(channel);
+    },
   });
-  await server.addObject(STARFAIL_OBJECT, starfailMethods(backend));
+  const out = new Outbound(cfg, {
+    status: async () => await backend.status(),
+    live,
+    dishMember: () => asm.members.find((m) => m.class === "starlink")?.name ?? null,
+    record: (type, fields) => rt.event(type, fields),
+    wallS: () => clock.wallMs() / 1000,
+    stateIntervalMs: () => Math.max(1000, rt.engineConfig.poll_interval_ms),
+  });
+  outbound = out;
+  await out.start();
+  const methods = starfailMethods(backend);
+  await server.addObject(STARFAIL_OBJECT, methods);
+  let http: HttpEndpoint | null = null;
+  const startHttp = async (c: StarfailConfig) => {
+    if (!c.http.enabled) return;
+    try {
+      http = await startHttpEndpoint({
+        listen: c.http.listen,
+        table: methods,
+        metrics: async () =>
+          prometheusText({
+            status: await backend.status(),
+            switches: live.switches(),
+            dish: live.dish,
+            sends: live.sends(),
+          }),
+        health: () =>
+          healthReport({
+            now: clock.now(),
+            lastStepT: rt.lastStepT,
+            startedT,
+            pollIntervalMs: rt.engineConfig.poll_interval_ms,
+            collectors: rt.health(),
+            primary: rt.state.primary,
+          }),
+      });
+      log.info("HTTP endpoint listening", { url: http.url });
+    } catch (err) {
+      log.warn(err instanceof Error ? err.message : String(err));
+    }
+  };
+  await startHttp(cfg);
+  let httpListen: string | null = cfg.http.enabled ? cfg.http.listen : null;
   await asm.netifd?.start().catch((err) =>
     log.warn("Cannot listen for netifd events", { error: String(err) })
   );
@@ -883,7 +972,16 @@ export async function startDaemon(opts: DaemonOptions): Promise<DaemonHandle> {
       }
       const old = asm;
       asm = built;
-      if (reread) notifier = new Notifier(cfg.notifications);
+      if (reread) {
+        await out.reconfigure(cfg);
+        const wanted = cfg.http.enabled ? cfg.http.listen : null;
+        if (wanted !== httpListen) {
+          await (http as HttpEndpoint | null)?.close();
+          http = null;
+          await startHttp(cfg);
+          httpListen = wanted;
+        }
+      }
       wireDish(built);
       rt.reload(engineConfigFromConfig(cfg), built.members, built.sources);
       rt.setApplier(built.applier);
@@ -930,6 +1028,11 @@ export async function startDaemon(opts: DaemonOptions): Promise<DaemonHandle> {
       return asm.mode;
     },
     ubus: () => server.registrations(),
+    get http() {
+      return http;
+    },
+    live,
+    outbound: out,
     reload() {
       return rewire(true, `configuration reloaded from ${opts.configPath}`);
     },
@@ -937,6 +1040,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<DaemonHandle> {
       // Idempotent: a second call (signal during shutdown, cleanup code) waits for the first.
       stopped ??= (async () => {
         await rt.stop();
+        await (http as HttpEndpoint | null)?.close();
+        await out.stop();
         recorder?.close();
         await server.stop();
         await router.close();

@@ -54,3 +54,14 @@ export {
   runDemo,
   storyTimes,
 } from "./demo.ts";
+export {
+  handleRequest,
+  type HealthInput,
+  type HealthReport,
+  healthReport,
+  type HttpEndpoint,
+  type HttpEndpointOptions,
+  parseListen,
+  startHttpEndpoint,
+} from "./http_endpoint.ts";
+export { nodeId, notificationFor, Outbound, type OutboundDeps } from "./outbound.ts";

@@ -109,7 +109,8 @@ export interface Applier {
 export interface DaemonEvent extends Omit<EngineEvent, "type"> {
   /**
    * Event type: the engine's, or `apply`, `apply_failed`, `drift`, `collector`, `dish_api`,
-   * `dish_outage`, `config`.
+   * `dish_outage`, `config`, `notify` (a notification sent or not, and why), `hook` (the hook
+   * script ran), `dish_alert` (a dish alert raised or cleared, an update waiting for a reboot).
    */
   type:
     | EngineEvent["type"]
@@ -119,7 +120,10 @@ export interface DaemonEvent extends Omit<EngineEvent, "type"> {
     | "collector"
     | "dish_api"
     | "dish_outage"
-    | "config";
+    | "config"
+    | "notify"
+    | "hook"
+    | "dish_alert";
   /** Wall-clock time (ms since the epoch). */
   wall_ms: number;
 }
@@ -184,6 +188,7 @@ export class Runtime {
   #applyRetryAt = -Infinity;
   #attempted: string | null = null;
   #listeners: ((ev: DaemonEvent) => void)[] = [];
+  #lastStepT: number | null = null;
 
   /** Creates the runtime; nothing runs until {@linkcode start} or {@linkcode step}. */
   constructor(opts: RuntimeOptions) {
@@ -207,6 +212,11 @@ export class Runtime {
   /** The clock. */
   get clock(): Clock {
     return this.#opts.clock;
+  }
+
+  /** Clock time of the last engine tick, null before the first (for `/health`). */
+  get lastStepT(): number | null {
+    return this.#lastStepT;
   }
 
   /** Collector health, by collector. */
@@ -282,6 +292,7 @@ export class Runtime {
    */
   step(): void {
     const now = this.#opts.clock.now();
+    this.#lastStepT = now;
     const wall = this.#opts.clock.wallMs();
     const batch = this.#pending;
     this.#pending = [];

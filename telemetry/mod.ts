@@ -1,6 +1,7 @@
 /**
- * Telemetry: bounded in-memory samples, scores and events, and
- * notifications (Pushover, webhook).
+ * Telemetry: bounded in-memory samples, scores and events; the outward
+ * channels — notifications (Pushover, webhook), MQTT with Home Assistant
+ * discovery, the hook script, the Prometheus page — and the hosts they need.
  *
  * @example
  * ```ts
@@ -14,14 +15,45 @@
 
 export { estimateBytes, RingBuffer, TelemetryStore } from "./store.ts";
 export type { Query, ScoreSample, StoredEvent, StoreInfo, StoreLimits } from "./store.ts";
-export { Notifier, PUSHOVER_URL } from "./notify.ts";
+export {
+  Notifier,
+  PUSHOVER_LIMITS,
+  PUSHOVER_PRIORITY,
+  PUSHOVER_URL,
+  SIGNATURE_HEADER,
+  signBody,
+} from "./notify.ts";
 export type {
+  ChannelResult,
   Notification,
   NotificationType,
   NotifierOptions,
   NotifyConfig,
   NotifyResult,
 } from "./notify.ts";
+export { DISH_STATES, type DishChange, type DishView, LiveState } from "./live.ts";
+export {
+  escapeLabel,
+  MEMBER_STATES,
+  type MetricsInput,
+  PROMETHEUS_CONTENT_TYPE,
+  prometheusText,
+} from "./prometheus.ts";
+export {
+  describeMqttError,
+  type DiscoveryIdentity,
+  discoveryMessages,
+  type MqttEvent,
+  type MqttMessage,
+  MqttPublisher,
+  type MqttPublisherOptions,
+  type MqttStateInput,
+  type MqttStatus,
+  stateMessages,
+  topicSafe,
+} from "./mqtt.ts";
+export { HOOK_QUEUE_MAX, hookEnv, type HookEvent, type HookRun, HookRunner } from "./hook.ts";
+export { type ChannelHost, channelHosts } from "./net_hosts.ts";
 export {
   formatConsoleLine,
   formatJsonLine,

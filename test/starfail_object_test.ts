@@ -17,6 +17,7 @@ Deno.test("starfail signature lists every method with blobmsg argument types", (
     config_get: {},
     setlog: { level: 3 },
     info: {},
+    notify_test: { channel: 3 },
   });
 });
 

@@ -65,3 +65,11 @@ export {
 } from "./object_server.ts";
 export { type Broker, type BrokerOptions, startBroker } from "./broker.ts";
 export * from "./starfail_object.ts";
+export {
+  ACTION_METHODS,
+  apiResponse,
+  type HttpClientOptions,
+  httpStatusOf,
+  MAX_API_BODY,
+  StarfailHttpClient,
+} from "./http_api.ts";

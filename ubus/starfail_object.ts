@@ -204,7 +204,7 @@ export interface HistoryResult {
 export interface EventRecord {
   /** Unix seconds. */
   at: number;
-  /** `switch`, `member_state`, `predictive`, `override`, `member_added`, `member_removed`, `controller`, `collector`. */
+  /** `switch`, `member_state`, `predictive`, `override`, `member_added`, `member_removed`, `controller`, `collector`, `dish_alert`, `notify`, `hook`, … (docs/api.md lists them). */
   type: string;
   /** Member concerned, null when global. */
   member: string | null;
@@ -254,6 +254,24 @@ export interface InfoResult {
   config_file: string;
 }
 
+/** What one notification channel did with the test message. */
+export interface NotifyChannelResult {
+  /** `pushover`, `webhook` or `mqtt`. */
+  channel: string;
+  /** Accepted. */
+  ok: boolean;
+  /** `HTTP 200`, `published`, or why it failed. */
+  detail: string;
+}
+
+/** Result of `notify_test`. */
+export interface NotifyTestResult {
+  /** Every configured channel tried (only the one asked for, if any). */
+  results: NotifyChannelResult[];
+  /** One sentence: how many took it, or why none was tried. */
+  message: string;
+}
+
 type MaybePromise<T> = T | Promise<T>;
 
 /** What the daemon provides to the `starfail` object. */
@@ -283,6 +301,8 @@ export interface StarfailBackend {
   setLog(level: string): MaybePromise<ActionResult>;
   /** Process information. */
   info(): MaybePromise<InfoResult>;
+  /** Sends a test message through every configured channel, or only `channel`. */
+  notifyTest?(channel?: string): MaybePromise<NotifyTestResult>;
 }
 
 /** Log levels `setlog` accepts. */
@@ -321,6 +341,14 @@ export const STARFAIL_ARGS = {
     level: v.picklist(LOG_LEVELS, `level must be one of ${LOG_LEVELS.join(", ")}`),
   }),
   info: v.object({}),
+  notify_test: v.object({
+    channel: v.optional(
+      v.picklist(
+        ["pushover", "webhook", "mqtt"],
+        "channel must be one of pushover, webhook, mqtt",
+      ),
+    ),
+  }),
 } as const;
 
 async function requireMember(backend: StarfailBackend, member: string): Promise<void> {
@@ -380,5 +408,11 @@ export function starfailMethods(backend: StarfailBackend): UbusMethodTable {
     })),
     setlog: ubusMethod(STARFAIL_ARGS.setlog, (a) => asJson(backend.setLog(a.level))),
     info: ubusMethod(STARFAIL_ARGS.info, () => asJson(backend.info())),
+    notify_test: ubusMethod(STARFAIL_ARGS.notify_test, (a) => {
+      if (backend.notifyTest === undefined) {
+        throw new UbusError(Status.NOT_SUPPORTED, "this daemon sends no notifications");
+      }
+      return asJson(backend.notifyTest(a.channel));
+    }),
   };
 }
