@@ -16,7 +16,9 @@ interface Row {
 }
 
 const ROWS: Row[] = DOC.split("\n")
-  .filter((line) => /^\| (main|scoring|starlink|notifications|remote|http|mqtt|hook|member) \|/.test(line))
+  .filter((line) =>
+    /^\| (main|scoring|starlink|notifications|remote|http|mqtt|hook|member) \|/.test(line)
+  )
   .map((line) => {
     const cells = line.split("|").slice(1, -1).map((c) => c.trim());
     return {

@@ -499,7 +499,16 @@ function uciValue(value: unknown): string | string[] | undefined {
 export function configAsDocument(config: StarfailConfig): UciDocument {
   const sections: UciSection[] = [];
   for (
-    const name of ["main", "scoring", "starlink", "notifications", "remote", "http", "mqtt", "hook"] as const
+    const name of [
+      "main",
+      "scoring",
+      "starlink",
+      "notifications",
+      "remote",
+      "http",
+      "mqtt",
+      "hook",
+    ] as const
   ) {
     const options: UciOption[] = [];
     for (const [key, value] of Object.entries(config[name])) {

@@ -9,7 +9,7 @@
 import { getLogger } from "@logtape/logtape";
 import { SideFile } from "../io/side_file.ts";
 import * as v from "valibot";
-import { configToJson, loadConfig, MemberSchema, type StarfailConfig } from "../config/mod.ts";
+import { loadConfig, MemberSchema, type StarfailConfig } from "../config/mod.ts";
 import { type EngineConfig, engineConfigFromConfig } from "../engine/mod.ts";
 import type { MemberSpec, Observation } from "../engine/types.ts";
 import { type ExecResult, runCommand, type RunOptions } from "../collectors/exec.ts";
