@@ -18,6 +18,7 @@ export const EXIT = {
   UNAVAILABLE: 69,
   SOFTWARE: 70,
   IOERR: 74,
+  NOPERM: 77,
   CONFIG: 78,
 } as const;
 

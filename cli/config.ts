@@ -6,6 +6,7 @@
  */
 
 import { type CommandSpec, EXIT, parseCommand, UsageError } from "./args.ts";
+import { checkSandbox } from "../config/sandbox.ts";
 import {
   ConfigError,
   ConfigKeyError,
@@ -114,9 +115,9 @@ function configPath(values: Record<string, unknown>): string {
   return typeof flag === "string" && flag !== "" ? flag : configPathFromEnv();
 }
 
-function printProblems(problems: string[]): number {
+function printProblems(problems: string[], code: number = EXIT.CONFIG): number {
   for (const problem of problems) console.error(problem);
-  return EXIT.CONFIG;
+  return code;
 }
 
 function printWarnings(warnings: string[]): void {
@@ -161,7 +162,7 @@ export async function run(argv: string[]): Promise<number> {
         return await set(path, parsed.positionals[0], parsed.positionals[1]);
     }
   } catch (err) {
-    if (err instanceof ConfigError) return printProblems(err.problems);
+    if (err instanceof ConfigError) return printProblems(err.problems, err.exitCode);
     if (err instanceof ConfigKeyError) {
       throw new UsageError(`starfail config ${action}: ${err.message}`, spec.usage);
     }
@@ -170,8 +171,10 @@ export async function run(argv: string[]): Promise<number> {
 }
 
 async function validate(path: string): Promise<number> {
-  const { warnings } = await loadConfig(path);
+  const { config, warnings } = await loadConfig(path);
   printWarnings(warnings);
+  // Hosts this binary's sandbox cannot reach (a compiled binary cannot widen itself).
+  printWarnings(checkSandbox(config, config.main.ubus_socket || undefined));
   console.log(`${path}: ok`);
   return EXIT.OK;
 }

@@ -8,6 +8,7 @@
 
 import { CliError, EXIT, UsageError } from "./args.ts";
 import { VERSION } from "../version.ts";
+import { sandboxMessage } from "../config/sandbox.ts";
 
 /** A subcommand module: `run(argv)` resolves to the exit code. */
 export interface CommandModule {
@@ -149,11 +150,13 @@ export function reportError(err: unknown): number {
   const problems = (err as { problems?: unknown }).problems;
   if (err instanceof Error && err.name === "ConfigError" && Array.isArray(problems)) {
     for (const p of problems) console.error(String(p));
-    return EXIT.CONFIG;
+    const code = (err as { exitCode?: unknown }).exitCode;
+    return typeof code === "number" ? code : EXIT.CONFIG;
   }
-  if (err instanceof Deno.errors.NotCapable) {
-    console.error(`starfail: permission denied by the runtime: ${err.message}`);
-    return EXIT.SOFTWARE;
+  const denied = sandboxMessage(err);
+  if (denied !== null) {
+    console.error(`starfail: ${denied}`);
+    return EXIT.NOPERM;
   }
   const message = err instanceof Error ? err.message : String(err);
   console.error(`starfail: internal error: ${message.split("\n")[0]}`);

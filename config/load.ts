@@ -55,11 +55,14 @@ export function configPathFromEnv(): string {
 export class ConfigError extends Error {
   /** Every problem, one line each, in `FILE:LINE: …` form. */
   readonly problems: string[];
+  /** Exit code for the CLI: 78 (EX_CONFIG), or 66 (EX_NOINPUT) for a missing file. */
+  readonly exitCode: number;
   /** Creates the error; the message is the problems joined by newlines. */
-  constructor(problems: string[]) {
+  constructor(problems: string[], exitCode = 78) {
     super(problems.join("\n"));
     this.name = "ConfigError";
     this.problems = problems;
+    this.exitCode = exitCode;
   }
 }
 
@@ -379,7 +382,7 @@ async function readConfigFile(path: string): Promise<string> {
     throw new ConfigError([
       `${path}: no such file; create it with 'starfail config show --defaults > ${path}' ` +
       `or copy scripts/starfail.uci.example`,
-    ]);
+    ], 66);
   }
   return text;
 }

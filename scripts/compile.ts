@@ -14,6 +14,19 @@
  */
 
 import { parseArgs } from "node:util";
+import {
+  buildOptionsFromEnv,
+  DISH_NET,
+  ENV_NAMES,
+  NOTIFY_NET,
+  permissionFlags,
+  READ_PATHS,
+  RUN_TOOLS,
+  V8_FLAGS,
+  WRITE_PATHS,
+} from "./permissions.ts";
+
+export { DISH_NET, ENV_NAMES, NOTIFY_NET, permissionFlags, READ_PATHS, RUN_TOOLS, V8_FLAGS, WRITE_PATHS };
 
 /** Targets we build, by short name. */
 export const TARGETS = {
@@ -24,76 +37,14 @@ export const TARGETS = {
 /** A short target name. */
 export type TargetName = keyof typeof TARGETS;
 
-/** The dish's gRPC and gRPC-Web endpoints (Starlink's fixed local address). */
-export const DISH_NET = ["192.168.100.1:9200", "192.168.100.1:9201"];
-
-/** Notification services starfail can post to. */
-export const NOTIFY_NET = ["api.pushover.net:443"];
-
-/** Router tools starfail runs, and nothing else. */
-export const RUN_TOOLS = [
-  "ping",
-  "ip",
-  "uci",
-  "mwan3",
-  "iwinfo",
-  "mmcli",
-  "uqmi",
-  "gsmctl",
-  "conntrack",
-];
-
-/** Files and sockets starfail reads. */
-export const READ_PATHS = [
-  "/etc/config/starfail",
-  "/var/run/ubus/ubus.sock",
-  "/var/run/ubus.sock",
-  "/sys/class/net",
-  "/tmp/starfail",
-];
-
-/** Files and sockets starfail writes (the config through a temp file beside it, and the log). */
-export const WRITE_PATHS = [
-  "/etc/config/starfail",
-  "/etc/config/.starfail.tmp",
-  "/var/run/ubus/ubus.sock",
-  "/var/run/ubus.sock",
-  "/var/log/starfail.log",
-  "/var/log/starfail.log.1",
-  "/tmp/starfail",
-];
-
-/** Environment variables read: ours, NO_COLOR, and those @grpc/grpc-js reads at import. */
-export const ENV_NAMES = [
-  "STARFAIL_CONFIG",
-  "STARFAIL_UBUS_SOCKET",
-  "STARFAIL_DEBUG",
-  "NO_COLOR",
-  "GRPC_TRACE",
-  "GRPC_VERBOSITY",
-  "GRPC_NODE_TRACE",
-  "GRPC_NODE_VERBOSITY",
-  "GRPC_NODE_USE_ALTERNATIVE_RESOLVER",
-  "GRPC_EXPERIMENTAL_ENABLE_OUTLIER_DETECTION",
-  "GRPC_SSL_CIPHER_SUITES",
-  "GRPC_DEFAULT_SSL_ROOTS_FILE_PATH",
-  "GRPC_NODE_DEBUG_SEND_ERROR_DETAILS",
-  "grpc_proxy",
-  "no_grpc_proxy",
-  "http_proxy",
-  "https_proxy",
-  "no_proxy",
-];
-
-/** V8 flags that keep the committed heap small on a router (see toolchain notes). */
-export const V8_FLAGS = "--max-old-space-size=32,--max-semi-space-size=1";
-
 /** Options for {@linkcode compileArgs}. */
 export interface CompileOptions {
   /** Output directory. */
   outDir: string;
   /** Extra `--allow-net` hosts (webhook hosts, TCP/DNS probe targets), `host:port`. */
   extraNet?: string[];
+  /** Extra folders holding the router tools (`STARFAIL_TOOL_DIRS`). */
+  toolDirs?: string[];
 }
 
 /**
@@ -108,7 +59,6 @@ export interface CompileOptions {
 export function compileArgs(target: TargetName, opts: CompileOptions): string[] {
   return [
     "compile",
-    "--no-prompt",
     // --v8-flags below also limit the compiling process itself, and a 32 MB heap is too small
     // for the type checker: the task type-checks first, in a normal process, then compiles.
     "--no-check",
@@ -130,24 +80,9 @@ export function compileArgs(target: TargetName, opts: CompileOptions): string[] 
     "node_modules/@types",
     "--exclude",
     "node_modules/undici-types",
-    ...permissionFlags(opts.extraNet),
+    ...permissionFlags({ extraNet: opts.extraNet ?? [], toolDirs: opts.toolDirs ?? [] }),
     `--v8-flags=${V8_FLAGS}`,
     "main.ts",
-  ];
-}
-
-/**
- * The permission flags baked into the binary; `deno run` with exactly these
- * behaves like the compiled binary as far as permissions go (the tests use it).
- */
-export function permissionFlags(extraNet: string[] = []): string[] {
-  const net = [...DISH_NET, ...NOTIFY_NET, ...extraNet];
-  return [
-    `--allow-net=${net.join(",")}`,
-    `--allow-run=${RUN_TOOLS.join(",")}`,
-    `--allow-read=${READ_PATHS.join(",")}`,
-    `--allow-write=${WRITE_PATHS.join(",")}`,
-    `--allow-env=${ENV_NAMES.join(",")}`,
   ];
 }
 
@@ -242,11 +177,15 @@ if (import.meta.main) {
     );
     Deno.exit(64);
   }
-  const extraNet = (Deno.env.get("STARFAIL_EXTRA_NET") ?? "").split(",").filter((s) => s !== "");
+  const { extraNet, toolDirs } = buildOptionsFromEnv();
   await Deno.mkdir(values["out-dir"]!, { recursive: true });
   let failed = 0;
   for (const t of wanted) {
-    failed += await compileOne(Deno.execPath(), t, { outDir: values["out-dir"]!, extraNet });
+    failed += await compileOne(Deno.execPath(), t, {
+      outDir: values["out-dir"]!,
+      extraNet,
+      toolDirs,
+    });
   }
   Deno.exit(failed === 0 ? 0 : 1);
 }
