@@ -245,6 +245,8 @@ export class Mwan3Controller implements Controller<Mwan3ReadBack> {
   #run: Runner;
   /** Metrics we last wrote, by member; the base for drift detection. */
   #written = new Map<string, number>();
+  /** The policy's member metrics as found before the first change (for {@linkcode restore}). */
+  #found: PolicyMember[] | null = null;
 
   /** Creates a controller; nothing runs until `reconcile` or `readBack`. */
   constructor(opts: Mwan3ControllerOptions = {}) {
@@ -334,6 +336,7 @@ export class Mwan3Controller implements Controller<Mwan3ReadBack> {
     const report = emptyReport("mwan3", desired.primary, dryRun);
     const before = await readBackInto(this, report);
     if (before === null) return report;
+    if (this.#found === null && !dryRun) this.#found = before.members.map((m) => ({ ...m }));
     report.drift = this.#drift(before.members);
     if (report.drift.length > 0) {
       log.warn("mwan3 metrics were changed outside starfail", { drift: report.drift });
@@ -445,6 +448,60 @@ export class Mwan3Controller implements Controller<Mwan3ReadBack> {
       errors: report.errors,
     });
     return report;
+  }
+
+  /** Keeps what `other` (the controller this one replaces on a reload) found at start. */
+  takeFoundFrom(other: Controller): void {
+    if (other instanceof Mwan3Controller && this.#found === null) this.#found = other.#found;
+  }
+
+  /**
+   * Puts the policy's member metrics back as found before the first change
+   * (uci set, commit, then `mwan3 ifup` of the member that is primary again,
+   * as `reload` says). Never throws: failures come back as lines.
+   */
+  async restore(): Promise<string[]> {
+    const found = this.#found;
+    if (found === null) return [];
+    let now: Mwan3ReadBack;
+    try {
+      now = await this.readBack();
+    } catch (err) {
+      return [`cannot read mwan3 to restore its metrics: ${(err as Error).message}`];
+    }
+    const changes = found.flatMap((f) => {
+      const cur = now.members.find((m) => m.member === f.member);
+      return cur !== undefined && cur.metric !== f.metric && f.metric !== undefined
+        ? [{ member: f.member, from: cur.metric, to: f.metric }]
+        : [];
+    });
+    if (changes.length === 0) return [];
+    const lines: string[] = [];
+    const base = [...(this.#opts.uciArgs ?? [])];
+    const uci = this.#opts.uciCommand ?? "uci";
+    for (const c of changes) {
+      const r = await this.#exec(uci, [...base, "set", `mwan3.${c.member}.metric=${c.to}`]);
+      lines.push(
+        r.code === 0
+          ? `restored mwan3.${c.member}.metric ${c.from} → ${c.to}`
+          : `could not restore mwan3.${c.member}.metric: ${r.stderr.trim() || `exit ${r.code}`}`,
+      );
+    }
+    const commit = await this.#exec(uci, [...base, "commit", "mwan3"]);
+    if (commit.code !== 0) {
+      lines.push(`uci commit mwan3 failed: ${commit.stderr.trim() || `exit ${commit.code}`}`);
+      return lines;
+    }
+    const lowest = [...found].filter((m) => m.metric !== undefined)
+      .sort((a, b) => (a.metric ?? 0) - (b.metric ?? 0))[0];
+    const reload = this.#opts.reload ?? "ifup";
+    if (reload !== "none" && lowest !== undefined) {
+      const args = reload === "ifup" ? ["ifup", lowest.iface] : ["restart"];
+      const r = await this.#exec(this.#opts.mwan3Command ?? "mwan3", args);
+      if (r.code !== 0) lines.push(`mwan3 ${args.join(" ")} failed: exit ${r.code}`);
+    }
+    this.#written.clear();
+    return lines;
   }
 
   async #apply(action: ControllerAction, report: ControllerReport): Promise<boolean> {

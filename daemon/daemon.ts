@@ -265,6 +265,8 @@ interface Assembly {
   mode: "mwan3" | "route" | "none";
   sources: Source[];
   applier: Applier;
+  /** The controller behind `applier` (null in mode none). */
+  controller: Controller | null;
   collectorMembers: Map<string, string | null>;
   netifd: NetifdCollector | null;
   starlink: StarlinkCollector | null;
@@ -532,6 +534,7 @@ async function assemble(
     mode,
     sources,
     applier: applierFor(mode, controller),
+    controller,
     collectorMembers,
     netifd,
     starlink,
@@ -787,6 +790,9 @@ export async function startDaemon(opts: DaemonOptions): Promise<DaemonHandle> {
       }
       const old = asm;
       asm = built;
+      if (built.controller !== null && old.controller !== null) {
+        built.controller.takeFoundFrom?.(old.controller);
+      }
       if (reread) notifier = new Notifier(cfg.notifications);
       wireDish(built);
       rt.reload(engineConfigFromConfig(cfg), built.members, built.sources);
@@ -838,9 +844,25 @@ export async function startDaemon(opts: DaemonOptions): Promise<DaemonHandle> {
     stop() {
       // Idempotent: a second call (signal during shutdown, cleanup code) waits for the first.
       stopped ??= (async () => {
+        const t0 = performance.now();
         await rt.stop();
         recorder?.close();
+        if (cfg.main.restore_on_stop) {
+          const restored = await asm.controller?.restore?.() ?? [];
+          if (restored.length > 0) {
+            log.warn("Restored what was found at start", { mode: asm.mode, restored });
+          } else {
+            log.info("Nothing to restore: routes and metrics are as found at start", {
+              mode: asm.mode,
+            });
+          }
+        } else {
+          log.info("Keeping the current choice on stop (main.restore_on_stop 0)", {
+            primary: rt.state.primary,
+          });
+        }
         await server.stop();
+        log.info("Stopped", { ms: Math.round(performance.now() - t0) });
       })();
       return stopped;
     },
