@@ -330,11 +330,17 @@ export class Runtime {
     const fields = { member: ev.member, from: ev.from, to: ev.to, reason: ev.reason };
     switch (ev.type) {
       case "switch":
-        log.warn(ev.from === null ? "Primary chosen" : "Failover triggered", {
-          from: ev.from,
-          to: ev.to,
-          reason: ev.reason,
-        });
+      {
+        // A failback (back to the preferred member) is logged as one, not as a failover.
+        const kind = this.state.decisions.findLast((d) => d.t === ev.t && d.primary === ev.to)
+          ?.kind;
+        const msg = ev.from === null
+          ? "Primary chosen"
+          : kind === "failback"
+          ? "Failback"
+          : "Failover triggered";
+        log.warn(msg, { from: ev.from, to: ev.to, reason: ev.reason, ...(kind ? { kind } : {}) });
+      }
         break;
       case "apply_failed":
       case "drift":
