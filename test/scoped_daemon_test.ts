@@ -35,6 +35,18 @@ config member 'down1'
 \toption class 'lan'
 \toption device 'sfd0'
 \tlist probe_target '10.78.0.2'
+config member 'up2'
+\toption class 'lan'
+\toption device 'sfu1'
+\tlist probe_target '10.79.0.2'
+config member 'up3'
+\toption class 'lan'
+\toption device 'sfu2'
+\tlist probe_target '10.80.0.2'
+config member 'up4'
+\toption class 'lan'
+\toption device 'sfu3'
+\tlist probe_target '10.81.0.2'
 `;
 
 // sfu0's peer is up (carrier), sfd0's peer is down (no carrier: operstate LOWERLAYERDOWN).
@@ -47,10 +59,16 @@ const SETUP = [
   "ip link add sfd0 type veth peer name sfd0p",
   "ip addr add 10.78.0.1/24 dev sfd0",
   "ip link set sfd0 up",
+  ...[1, 2, 3].flatMap((i) => [
+    `ip link add sfu${i} type veth peer name sfu${i}p`,
+    `ip addr add 10.${78 + i}.0.1/24 dev sfu${i}`,
+    `ip link set sfu${i} up`,
+    `ip link set sfu${i}p up`,
+  ]),
 ].join("\n");
 
 Deno.test({
-  name: "scoped daemon --dry-run: registers on real ubusd at the default path, reads link state, no permission error",
+  name: "scoped daemon --dry-run, 5 members: registers on real ubusd at the default path, reads link state, no permission error, stops in < 1 s",
   ignore: skipUnless(runnable, NEEDS),
   sanitizeResources: false,
   sanitizeOps: false,
@@ -114,8 +132,14 @@ Deno.test({
       assert.doesNotMatch(all, /sandbox denies|NotCapable|Requires \w+ access|permission/i);
       assert.doesNotMatch(all, /Failed to resolve/);
       assert.equal(st.code, 0, all);
-      assert.match(out, /"Stopped"/);
-      console.log(`  SIGTERM → exit ${st.code} after ${stopMs} ms (clean stop, no forced exit)`);
+      // Issue 18: a clean stop with 5 members completes (logged) in under 1 s, no forced exit.
+      const stopped = /"msg":"Stopped".*"ms":(\d+)/.exec(out);
+      assert.ok(stopped !== null, `no "Stopped" line:\n${all}`);
+      assert.doesNotMatch(all, /did not finish within/);
+      console.log(
+        `  5 members: SIGTERM → "Stopped" after ${stopped[1]} ms, exit ${st.code} after ${stopMs} ms`,
+      );
+      assert.ok(stopMs < 1000, `stop took ${stopMs} ms`);
     } finally {
       await Deno.remove(dir, { recursive: true });
     }
