@@ -64,5 +64,8 @@ export async function run(argv: string[]): Promise<number> {
   });
   await logs.close();
   console.log(json ? JSON.stringify({ summary }) : formatSummary(summary));
+  // Cut short by a signal: everything was cleaned up; exit as a shell expects (128 + signal).
+  if (summary.interrupted === "SIGINT") return 130;
+  if (summary.interrupted === "SIGTERM") return 143;
   return EXIT.OK;
 }

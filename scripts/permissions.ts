@@ -21,6 +21,8 @@
  * @module
  */
 
+import { DEMO_DIR, DEMO_SOCKETS } from "../daemon/demo.ts";
+
 /** V8 flags that keep the committed heap small on a router (see the toolchain notes). */
 export const V8_FLAGS = "--max-old-space-size=32,--max-semi-space-size=1";
 
@@ -37,10 +39,10 @@ export const LOOPBACK_NET = ["127.0.0.1"];
 export const UBUS_SOCKETS = ["/var/run/ubus/ubus.sock", "/var/run/ubus.sock"];
 
 /** Scratch folder: test configs, recorded traces, the demo's temporary folders. */
-export const SCRATCH_DIR = "/tmp/starfail";
+export const SCRATCH_DIR = DEMO_DIR;
 
-/** The demo's ubus sockets: a fixed set, since `net` on unix sockets takes exact paths. */
-export const DEMO_SOCKETS = [0, 1, 2, 3].map((i) => `${SCRATCH_DIR}/demo-ubus-${i}.sock`);
+/** The demo's ubus sockets (a fixed set: `net` on unix sockets takes exact paths). */
+export { DEMO_SOCKETS };
 
 /** Router tools starfail runs, and nothing else. */
 export const RUN_TOOLS = [
