@@ -86,7 +86,8 @@ export async function callStarfail(
   } catch (err) {
     if (err instanceof CliError) throw err;
     if (err instanceof UbusError) {
-      const code = err.status === Status.INVALID_ARGUMENT
+      // An unknown member (NOT_FOUND from the daemon) is bad input data: 65, as documented.
+      const code = err.status === Status.INVALID_ARGUMENT || err.status === Status.NOT_FOUND
         ? EXIT.DATAERR
         : err.status === Status.TIMEOUT || err.status === Status.CONNECTION_FAILED
         ? EXIT.UNAVAILABLE

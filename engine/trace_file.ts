@@ -31,6 +31,8 @@ export async function readTraceFile(path: string): Promise<Trace> {
     if (err instanceof Deno.errors.NotFound) {
       throw new TraceFileError("missing", `${path}: no such trace file`);
     }
+    // A sandbox denial is said as such by the CLI (exit 77), not as an I/O error.
+    if (err instanceof Deno.errors.NotCapable) throw err;
     const msg = err instanceof Error ? err.message : String(err);
     throw new TraceFileError("unreadable", `${path}: cannot read the trace (${msg})`);
   }
