@@ -74,7 +74,9 @@ export class LinkStateReader {
       try {
         const r = await this.#run("ip", ["-o", "link", "show"], { timeoutMs: this.#timeoutMs });
         if (r.code !== 0) {
-          throw new Error(`ip -o link show failed (exit ${r.code}): ${r.stderr.trim().split("\n")[0]}`);
+          throw new Error(
+            `ip -o link show failed (exit ${r.code}): ${r.stderr.trim().split("\n")[0]}`,
+          );
         }
         this.#last = parseIpLink(r.stdout);
         this.#at = performance.now();

@@ -151,7 +151,9 @@ export function sandboxMessage(err: unknown): string | null {
   const m = /Requires (\w+) access to "?([^",]+)"?/.exec(err.message);
   if (m === null) return `the binary's sandbox denies it: ${err.message.split("\n")[0]}`;
   const [, kind, what] = m;
-  const flag = kind === "all" ? "--allow-all (Deno grants /sys, /proc and /dev only with it)" : `--allow-${kind}=${what}`;
+  const flag = kind === "all"
+    ? "--allow-all (Deno grants /sys, /proc and /dev only with it)"
+    : `--allow-${kind}=${what}`;
   const fix = kind === "net" ? `; ${netFix(what)}` : "";
   return `the binary's sandbox denies ${kind} access to ${what}; this build lacks ${flag}${fix}`;
 }

@@ -26,7 +26,16 @@ import {
   WRITE_PATHS,
 } from "./permissions.ts";
 
-export { DISH_NET, ENV_NAMES, NOTIFY_NET, permissionFlags, READ_PATHS, RUN_TOOLS, V8_FLAGS, WRITE_PATHS };
+export {
+  DISH_NET,
+  ENV_NAMES,
+  NOTIFY_NET,
+  permissionFlags,
+  READ_PATHS,
+  RUN_TOOLS,
+  V8_FLAGS,
+  WRITE_PATHS,
+};
 
 /** Targets we build, by short name. */
 export const TARGETS = {
@@ -86,6 +95,127 @@ export function compileArgs(target: TargetName, opts: CompileOptions): string[] 
   ];
 }
 
+/** ELF `e_machine` of each target. */
+const ELF_MACHINE: Record<TargetName, number> = { x86_64: 0x3e, aarch64: 0xb7 };
+
+/** Text only the full deno CLI carries (`deno run --help`); denort has no subcommands. */
+const FULL_DENO_MARKER = "Run a JavaScript or TypeScript program";
+
+/** Whether `needle` occurs in the file, read in chunks (the runtime is ~100 MB). */
+async function fileContains(path: string, needles: string[]): Promise<boolean[]> {
+  const enc = new TextEncoder();
+  const pats = needles.map((n) => enc.encode(n));
+  const found = needles.map(() => false);
+  const overlap = Math.max(...pats.map((p) => p.length));
+  using file = await Deno.open(path);
+  const buf = new Uint8Array(1 << 20);
+  let carry = new Uint8Array(0);
+  while (true) {
+    const n = await file.read(buf);
+    if (n === null) break;
+    const chunk = new Uint8Array(carry.length + n);
+    chunk.set(carry);
+    chunk.set(buf.subarray(0, n), carry.length);
+    pats.forEach((p, k) => {
+      if (!found[k] && indexOf(chunk, p) >= 0) found[k] = true;
+    });
+    if (found.every((f) => f)) break;
+    carry = chunk.slice(Math.max(0, chunk.length - overlap));
+  }
+  return found;
+}
+
+function indexOf(hay: Uint8Array, needle: Uint8Array): number {
+  const first = needle[0];
+  for (
+    let i = hay.indexOf(first);
+    i >= 0 && i <= hay.length - needle.length;
+    i = hay.indexOf(first, i + 1)
+  ) {
+    let k = 1;
+    while (k < needle.length && hay[i + k] === needle[k]) k++;
+    if (k === needle.length) return i;
+  }
+  return -1;
+}
+
+/**
+ * Checks that `path` is a denort (Deno's slim runtime) for `target` and Deno
+ * `version`: an ELF executable for the target's machine, carrying the
+ * version, and not the full deno CLI (which `deno compile` would wrap into a
+ * 110 MB file that behaves like `deno`, not like starfail). Resolves to null
+ * when it is, else one line saying what it is instead.
+ */
+export async function checkDenort(
+  path: string,
+  target: TargetName,
+  version: string = Deno.version.deno,
+): Promise<string | null> {
+  const why = (what: string) =>
+    `DENORT_BIN=${path} ${what}; fix: unzip denort-${TARGETS[target]}.zip of Deno ${version} ` +
+    `and point DENORT_BIN at the denort inside`;
+  let head: Uint8Array;
+  try {
+    using file = await Deno.open(path);
+    head = new Uint8Array(20);
+    const n = await file.read(head);
+    if (n === null || n < 20) return why("is not an ELF executable (too short)");
+  } catch (err) {
+    return why(`cannot be read (${(err as Error).message.split("\n")[0]})`);
+  }
+  if (head[0] !== 0x7f || head[1] !== 0x45 || head[2] !== 0x4c || head[3] !== 0x46) {
+    return why("is not an ELF executable");
+  }
+  const machine = head[18] | (head[19] << 8);
+  if (machine !== ELF_MACHINE[target]) {
+    const other = (Object.keys(ELF_MACHINE) as TargetName[]).find((t) =>
+      ELF_MACHINE[t] === machine
+    );
+    return why(`is built for ${other ?? `ELF machine 0x${machine.toString(16)}`}, not ${target}`);
+  }
+  const [isFull, hasVersion] = await fileContains(path, [FULL_DENO_MARKER, version]);
+  if (isFull) return why("is the full deno CLI, not denort");
+  if (!hasVersion) return why(`is not Deno ${version}'s denort (the version string is missing)`);
+  return null;
+}
+
+/**
+ * Runs the built binary the way a user first would — `version`, `config
+ * validate`, `demo --duration 30` — and returns one line per failure.
+ */
+export async function smokeTest(binary: string): Promise<string[]> {
+  const problems: string[] = [];
+  const run = async (args: string[], timeoutMs: number) => {
+    const child = new Deno.Command(binary, {
+      args,
+      stdout: "piped",
+      stderr: "piped",
+      env: { NO_COLOR: "1" },
+    }).spawn();
+    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+    const out = await child.output();
+    clearTimeout(timer);
+    const err = new TextDecoder().decode(out.stderr).trim().split("\n")[0] ?? "";
+    if (out.code !== 0) problems.push(`${binary} ${args.join(" ")}: exit ${out.code} ${err}`);
+    return new TextDecoder().decode(out.stdout);
+  };
+  const version = await run(["version"], 30_000);
+  if (!/^starfail /.test(version)) {
+    problems.push(`${binary} version printed ${JSON.stringify(version.slice(0, 80))}`);
+  }
+  await Deno.mkdir("/tmp/starfail", { recursive: true });
+  const cfg = await Deno.makeTempFile({ dir: "/tmp/starfail", suffix: ".uci" });
+  try {
+    await Deno.copyFile("scripts/starfail.uci.example", cfg);
+    await run(["config", "validate", "--config", cfg], 30_000);
+  } finally {
+    await Deno.remove(cfg);
+  }
+  const demo = await run(["demo", "--duration", "30", "--json"], 90_000);
+  if (!/"reason":"failback/.test(demo)) problems.push(`${binary} demo: no failback in the summary`);
+  return problems;
+}
+
 /**
  * Explains a failed `deno compile` in one line, or returns null when the
  * failure is not one we recognise.
@@ -123,12 +253,18 @@ async function compileOne(deno: string, target: TargetName, opts: CompileOptions
   }).output();
   const stderr = new TextDecoder().decode(out.stderr);
   if (out.code === 0) {
-    const size = (await Deno.stat(`${opts.outDir}/starfail-${target}-linux`)).size;
-    console.log(
-      `compile ${target}: ${opts.outDir}/starfail-${target}-linux (${
-        (size / 1048576).toFixed(1)
-      } MiB)`,
-    );
+    const binary = `${opts.outDir}/starfail-${target}-linux`;
+    const size = (await Deno.stat(binary)).size;
+    console.log(`compile ${target}: ${binary} (${(size / 1048576).toFixed(1)} MiB)`);
+    // Smoke test where the binary can run here (same architecture as this machine).
+    if (Deno.build.arch === target) {
+      const problems = await smokeTest(binary.startsWith("/") ? binary : `./${binary}`);
+      for (const p of problems) console.error(`compile ${target}: smoke test: ${p}`);
+      if (problems.length > 0) return 1;
+      console.log(
+        `compile ${target}: smoke test passed (version, config validate, demo --duration 30)`,
+      );
+    }
     return 0;
   }
   const why = explainFailure(stderr, target);
@@ -176,6 +312,14 @@ if (import.meta.main) {
       "compile: DENORT_BIN names one runtime for one target; pass --target x86_64 or --target aarch64",
     );
     Deno.exit(64);
+  }
+  const denort = Deno.env.get("DENORT_BIN");
+  if (denort) {
+    const bad = await checkDenort(denort, wanted[0]);
+    if (bad !== null) {
+      console.error(`compile ${wanted[0]}: ${bad}`);
+      Deno.exit(1);
+    }
   }
   const { extraNet, toolDirs } = buildOptionsFromEnv();
   await Deno.mkdir(values["out-dir"]!, { recursive: true });

@@ -68,7 +68,8 @@ const SETUP = [
 ].join("\n");
 
 Deno.test({
-  name: "scoped daemon --dry-run, 5 members: registers on real ubusd at the default path, reads link state, no permission error, stops in < 1 s",
+  name:
+    "scoped daemon --dry-run, 5 members: registers on real ubusd at the default path, reads link state, no permission error, stops in < 1 s",
   ignore: skipUnless(runnable, NEEDS),
   sanitizeResources: false,
   sanitizeOps: false,
@@ -137,7 +138,9 @@ Deno.test({
       assert.ok(stopped !== null, `no "Stopped" line:\n${all}`);
       assert.doesNotMatch(all, /did not finish within/);
       console.log(
-        `  5 members: SIGTERM → "Stopped" after ${stopped[1]} ms, exit ${st.code} after ${stopMs} ms`,
+        `  5 members: SIGTERM → "Stopped" after ${
+          stopped[1]
+        } ms, exit ${st.code} after ${stopMs} ms`,
       );
       assert.ok(stopMs < 1000, `stop took ${stopMs} ms`);
     } finally {

@@ -120,7 +120,8 @@ async function stop(p: Proc): Promise<{ code: number; ms: number }> {
 const secs = (ms: number | null) => (ms === null ? "never" : `${(ms / 1000).toFixed(1)} s`);
 
 Deno.test({
-  name: "netns, default timings, scoped permissions: blip, failover, failback, SIGTERM restores routes, link down",
+  name:
+    "netns, default timings, scoped permissions: blip, failover, failback, SIGTERM restores routes, link down",
   ignore: skipUnless(runnable, NEEDS),
   sanitizeOps: false,
   sanitizeResources: false,
@@ -136,8 +137,19 @@ Deno.test({
       topo = await buildTopology(`sq${Deno.pid % 1000}`);
       const tp = topo;
       sim = start([
-        "ip", "netns", "exec", tp.ns.starlink, Deno.execPath(), "run", "-A", "--no-prompt",
-        `${ROOT}sim/dish_sim.ts`, "--listen", `${tp.dishAddress}:9200`, "--scenario", "healthy",
+        "ip",
+        "netns",
+        "exec",
+        tp.ns.starlink,
+        Deno.execPath(),
+        "run",
+        "-A",
+        "--no-prompt",
+        `${ROOT}sim/dish_sim.ts`,
+        "--listen",
+        `${tp.dishAddress}:9200`,
+        "--scenario",
+        "healthy",
       ]);
       const routes = () => tp.exec(tp.ns.router, ["ip", "-4", "route", "show", "default"]);
       const found = await routes();
@@ -215,7 +227,9 @@ Deno.test({
           10_000,
         );
         const decided = loggedAt(d2, /^Failover triggered$/, "cell", at);
-        console.log(`  link down → switch logged after ${secs(decided === null ? null : decided - at)}`);
+        console.log(
+          `  link down → switch logged after ${secs(decided === null ? null : decided - at)}`,
+        );
         assert.ok(ms !== null && decided !== null && decided - at <= 3000, text(d2));
         const { code, ms: stopMs } = await stop(d2);
         d = null;
