@@ -101,10 +101,10 @@ Deno.test("config validate: warnings go to stderr and the file is still ok", asy
   });
 });
 
-Deno.test("config validate: a missing file is one line with the fix, exit 78", async () => {
+Deno.test("config validate: a missing file is one line with the fix, exit 66", async () => {
   await withFile(null, async (path) => {
     const out = await invoke(["validate", "--config", path]);
-    assert.equal(out.code, 78);
+    assert.equal(out.code, 66);
     assert.equal(
       out.stderr,
       `${path}: no such file; create it with 'starfail config show --defaults > ${path}' ` +

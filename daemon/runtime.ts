@@ -15,6 +15,7 @@
  * @module
  */
 
+import { humanizeTimes } from "./wall_time.ts";
 import { getLogger } from "@logtape/logtape";
 import { logEnabled } from "../telemetry/log.ts";
 import {
@@ -327,20 +328,25 @@ export class Runtime {
 
   #emit(ev: DaemonEvent): void {
     this.#opts.telemetry.event(ev);
-    const fields = { member: ev.member, from: ev.from, to: ev.to, reason: ev.reason };
+    const reason = humanizeTimes(
+      ev.reason,
+      this.#opts.clock.now(),
+      this.#opts.clock.wallMs() / 1000,
+    );
+    const fields = { member: ev.member, from: ev.from, to: ev.to, reason };
     switch (ev.type) {
       case "switch":
-      {
-        // A failback (back to the preferred member) is logged as one, not as a failover.
-        const kind = this.state.decisions.findLast((d) => d.t === ev.t && d.primary === ev.to)
-          ?.kind;
-        const msg = ev.from === null
-          ? "Primary chosen"
-          : kind === "failback"
-          ? "Failback"
-          : "Failover triggered";
-        log.warn(msg, { from: ev.from, to: ev.to, reason: ev.reason, ...(kind ? { kind } : {}) });
-      }
+        {
+          // A failback (back to the preferred member) is logged as one, not as a failover.
+          const kind = this.state.decisions.findLast((d) => d.t === ev.t && d.primary === ev.to)
+            ?.kind;
+          const msg = ev.from === null
+            ? "Primary chosen"
+            : kind === "failback"
+            ? "Failback"
+            : "Failover triggered";
+          log.warn(msg, { from: ev.from, to: ev.to, reason, ...(kind ? { kind } : {}) });
+        }
         break;
       case "apply_failed":
       case "drift":
