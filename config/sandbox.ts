@@ -148,6 +148,10 @@ export function socketDenials(path: string): string[] {
  */
 export function sandboxMessage(err: unknown): string | null {
   if (!(err instanceof Deno.errors.NotCapable)) return null;
+  if (/LD_LIBRARY_PATH|LD_PRELOAD/.test(err.message)) {
+    return `the binary's sandbox denies running a tool with LD_* set in the environment; ` +
+      `start starfail without LD_LIBRARY_PATH/LD_PRELOAD`;
+  }
   const m = /Requires (\w+) access to "?([^",]+)"?/.exec(err.message);
   if (m === null) return `the binary's sandbox denies it: ${err.message.split("\n")[0]}`;
   const [, kind, what] = m;

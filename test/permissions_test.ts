@@ -162,3 +162,24 @@ Deno.test("with the binary's permissions: replay of a trace in /tmp/starfail", a
 Deno.test("the scoped run carries the V8 flags", () => {
   assert.ok(scopedRunArgs("main.ts").includes(`--v8-flags=${V8_FLAGS}`));
 });
+
+Deno.test("with the binary's permissions: a webhook host the build lacks is one line with the fix", async () => {
+  await Deno.mkdir("/tmp/starfail", { recursive: true });
+  const cfg = await Deno.makeTempFile({ dir: "/tmp/starfail", suffix: ".uci" });
+  try {
+    await Deno.writeTextFile(
+      cfg,
+      "config starfail 'notifications'\n\toption webhook_url 'https://hooks.example.net/x'\n",
+    );
+    const r = await starfail(["config", "validate", "--config", cfg]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(
+      r.stderr.trim(),
+      "warning: the binary's sandbox denies net access to hooks.example.net:443 (needed by " +
+        "notifications.webhook_url); rebuild with STARFAIL_EXTRA_NET=hooks.example.net:443 deno " +
+        "task compile (the binary cannot widen its own permissions)",
+    );
+  } finally {
+    await Deno.remove(cfg);
+  }
+});
