@@ -335,8 +335,11 @@ export class RouteController implements Controller<RouteReadBack> {
     for (const [args, what] of ops) {
       const r = await this.#ip(args);
       lines.push(
-        r.code === 0 ? what : `could not ${what.replace(/^(restored|removed)/, (w) =>
-          w === "restored" ? "restore" : "remove")}: ${r.stderr.trim() || `exit ${r.code}`}`,
+        r.code === 0
+          ? what
+          : `could not ${
+            what.replace(/^(restored|removed)/, (w) => w === "restored" ? "restore" : "remove")
+          }: ${r.stderr.trim() || `exit ${r.code}`}`,
       );
     }
     this.#written.clear();

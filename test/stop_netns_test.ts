@@ -159,7 +159,7 @@ Deno.test({
       const dd = d;
       const begun = Date.now();
       const up = await waitFor(
-        async () => loggedAt(dd, /^Primary chosen$/, "sat", begun) !== null,
+        () => Promise.resolve(loggedAt(dd, /^Primary chosen$/, "sat", begun) !== null),
         begun,
         30_000,
       );
@@ -215,14 +215,18 @@ Deno.test({
         d = d2;
         const b = Date.now();
         assert.notEqual(
-          await waitFor(async () => loggedAt(d2, /^Primary chosen$/, "sat", b) !== null, b, 30_000),
+          await waitFor(
+            () => Promise.resolve(loggedAt(d2, /^Primary chosen$/, "sat", b) !== null),
+            b,
+            30_000,
+          ),
           null,
         );
         await sleep(2000);
         const at = Date.now();
         await tp.starlinkLink(false);
         const ms = await waitFor(
-          async () => loggedAt(d2, /^Failover triggered$/, "cell", at) !== null,
+          () => Promise.resolve(loggedAt(d2, /^Failover triggered$/, "cell", at) !== null),
           at,
           10_000,
         );
