@@ -135,12 +135,19 @@ Deno.test("init script: the binary's flags are baked in (one definition), stop f
   assert.doesNotMatch(init, /LD_LIBRARY_PATH|LD_PRELOAD/);
 });
 
-Deno.test("deno tasks that run main.ts go through scripts/scoped.ts (the one definition)", async () => {
+Deno.test("deno tasks and npm scripts that run main.ts go through scripts/scoped.ts (the one definition)", async () => {
   const tasks = JSON.parse(await Deno.readTextFile(new URL("../../deno.json", import.meta.url)))
     .tasks as Record<string, string>;
   for (const [name, cmd] of Object.entries(tasks)) {
     if (/main\.ts/.test(cmd)) assert.fail(`task ${name} runs main.ts directly: ${cmd}`);
   }
   assert.match(tasks.scoped, /scripts\/scoped\.ts$/);
+  const scripts = JSON.parse(
+    await Deno.readTextFile(new URL("../../package.json", import.meta.url)),
+  )
+    .scripts as Record<string, string>;
+  for (const [name, cmd] of Object.entries(scripts)) {
+    if (/main\.ts/.test(cmd)) assert.fail(`npm script ${name} runs main.ts directly: ${cmd}`);
+  }
   assert.match(tasks.demo, /scripts\/scoped\.ts demo$/);
 });
