@@ -26,7 +26,8 @@ export const spec: CommandSpec = {
     "no-color": { type: "boolean" },
   },
   optionHelp: {
-    duration: "story length in seconds, 30–600 (default 60)",
+    duration:
+      "story length in seconds, 30–600 (default 60); a failback that is due ends it, at most 30 s later",
     json: "log JSON lines and print the summary as JSON",
     "no-color": "no ANSI colours",
   },

@@ -197,9 +197,11 @@ async function story(
 
   const switches: DemoSwitch[] = [];
   const dishOutages: string[] = [];
+  const failedBack = Promise.withResolvers<void>();
   handle.runtime.onEvent((ev) => {
     if (ev.type === "dish_outage") dishOutages.push(ev.reason);
     if (ev.type === "switch" && ev.to !== null) {
+      if (ev.from !== null && switches.length > 0 && ev.to === switches[0].to) failedBack.resolve();
       switches.push({
         at_s: Math.round(elapsed() * 10) / 10,
         from: ev.from,
@@ -231,6 +233,13 @@ async function story(
       await action();
     }
     if (interrupted() === undefined) await sleepUntil(t0, durationS, cut);
+    // On a busy machine the failback can come a little after the story's end: the story ends
+    // with it (at most FAILBACK_GRACE_S later), so a run always shows both directions.
+    const last = switches.at(-1);
+    if (interrupted() === undefined && last !== undefined && last.to !== switches[0].to) {
+      log.info("Story: waiting for the failback to Starlink", { at_most_s: FAILBACK_GRACE_S });
+      await sleepUntil(t0, durationS + FAILBACK_GRACE_S, Promise.race([cut, failedBack.promise]));
+    }
   } finally {
     await handle.stop();
     await dish.close();
@@ -252,6 +261,9 @@ async function story(
     metrics,
   };
 }
+
+/** How long past `--duration` the story waits for a failback that is due. */
+const FAILBACK_GRACE_S = 30;
 
 /** Sleeps until `atS` into the story; resolves true when `cut` came first. */
 async function sleepUntil(t0: number, atS: number, cut: Promise<void>): Promise<boolean> {
