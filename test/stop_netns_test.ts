@@ -247,7 +247,11 @@ Deno.test({
     } finally {
       if (d !== null) await stop(d);
       if (sim !== null) {
-        sim.proc.kill("SIGTERM");
+        try {
+          sim.proc.kill("SIGTERM");
+        } catch {
+          // Already exited.
+        }
         await sim.proc.status;
         await sim.done;
       }
