@@ -16,6 +16,7 @@
  */
 
 import { humanizeTimes } from "./wall_time.ts";
+import { sandboxMessage } from "../config/sandbox.ts";
 import { getLogger } from "@logtape/logtape";
 import { logEnabled } from "../telemetry/log.ts";
 import {
@@ -265,7 +266,8 @@ export class Runtime {
       h.ok = true;
       h.last_error = null;
     } catch (err) {
-      const message = err instanceof Error ? err.message : String(err);
+      // A permission the build lacks is said as such, never as "unreachable".
+      const message = sandboxMessage(err) ?? (err instanceof Error ? err.message : String(err));
       h.failures++;
       // The same failure every tick is logged once (numbers in it may change: timings, ports);
       // the "recovered" line then says how many times it failed.

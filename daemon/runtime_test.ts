@@ -304,3 +304,18 @@ Deno.test("a collector failing the same way every tick is logged once, then 'rec
     await reset();
   }
 });
+
+Deno.test("a collector the sandbox denies is reported as a sandbox denial, not as a failure to reach", async () => {
+  const clock = new VirtualClock();
+  const rt = runtime(clock, {
+    sources: [{
+      name: "dish",
+      intervalMs: 1000,
+      collect: () =>
+        Promise.reject(new Deno.errors.NotCapable('Requires net access to "10.1.1.1:9200"')),
+    }],
+  });
+  await runFor(rt, clock, 2);
+  const h = rt.health().find((x) => x.name === "dish");
+  assert.match(h?.last_error ?? "", /^the binary's sandbox denies net access to 10\.1\.1\.1:9200;/);
+});
