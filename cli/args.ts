@@ -18,7 +18,7 @@ export const EXIT = {
   UNAVAILABLE: 69,
   SOFTWARE: 70,
   IOERR: 74,
-  /** Remote mode: the router refused the login (wrong username or password). */
+  /** Permission denied: the binary's sandbox, or (remote mode) the router refused the login. */
   NOPERM: 77,
   CONFIG: 78,
 } as const;

@@ -6,6 +6,8 @@
  */
 
 import { type CommandSpec, EXIT, parseCommand, UsageError } from "./args.ts";
+import { checkSandbox } from "../config/sandbox.ts";
+import { inFileOrder } from "../config/load.ts";
 import {
   ConfigError,
   ConfigKeyError,
@@ -162,7 +164,12 @@ export async function run(argv: string[]): Promise<number> {
         return await set(path, parsed.positionals[0], parsed.positionals[1]);
     }
   } catch (err) {
-    if (err instanceof ConfigError) return printProblems(err.problems, err.exitCode);
+    if (err instanceof ConfigError) {
+      // Problems and warnings together, in file order.
+      const warned = new Set(err.warnings);
+      const lines = inFileOrder([...err.problems, ...err.warnings], path);
+      return printProblems(lines.map((l) => (warned.has(l) ? `warning: ${l}` : l)), err.exitCode);
+    }
     if (err instanceof ConfigKeyError) {
       throw new UsageError(`starfail config ${action}: ${err.message}`, spec.usage);
     }
@@ -171,8 +178,10 @@ export async function run(argv: string[]): Promise<number> {
 }
 
 async function validate(path: string): Promise<number> {
-  const { warnings } = await loadConfig(path);
+  const { config, warnings } = await loadConfig(path);
   printWarnings(warnings);
+  // Hosts this binary's sandbox cannot reach (a compiled binary cannot widen itself).
+  printWarnings(checkSandbox(config, config.main.ubus_socket || undefined));
   console.log(`${path}: ok`);
   return EXIT.OK;
 }

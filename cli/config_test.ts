@@ -73,7 +73,7 @@ Deno.test("config validate: ok file prints PATH: ok and exits 0", async () => {
   assert.equal(out.stderr, "");
 });
 
-Deno.test("config validate: prints every problem and exits 78", async () => {
+Deno.test("config validate: prints every problem and warning in file order and exits 78", async () => {
   await withFile(
     "config starfail 'main'\n\toption cooldown_s 'abc'\n\toption bogus 1\n\toption log_level x\n",
     async (path) => {
@@ -82,6 +82,7 @@ Deno.test("config validate: prints every problem and exits 78", async () => {
       assert.equal(
         out.stderr,
         `${path}:2: section 'main' option 'cooldown_s' = 'abc': expected an integer from 0 to 3600\n` +
+          `warning: ${path}:3: section 'main': unknown option 'bogus' (ignored)\n` +
           `${path}:4: section 'main' option 'log_level' = 'x': expected one of trace, debug, info, warn, error\n`,
       );
       assert.equal(out.stdout, "");
@@ -101,10 +102,10 @@ Deno.test("config validate: warnings go to stderr and the file is still ok", asy
   });
 });
 
-Deno.test("config validate: a missing file is one line with the fix, exit 78", async () => {
+Deno.test("config validate: a missing file is one line with the fix, exit 66", async () => {
   await withFile(null, async (path) => {
     const out = await invoke(["validate", "--config", path]);
-    assert.equal(out.code, 78);
+    assert.equal(out.code, 66);
     assert.equal(
       out.stderr,
       `${path}: no such file; create it with 'starfail config show --defaults > ${path}' ` +

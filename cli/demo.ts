@@ -28,7 +28,8 @@ export const spec: CommandSpec = {
     "no-color": { type: "boolean" },
   },
   optionHelp: {
-    duration: "story length in seconds, 30–600 (default 60)",
+    duration:
+      "story length in seconds, 30–600 (default 60); a failback that is due ends it, at most 30 s later",
     json: "log JSON lines and print the summary as JSON",
     record: "write the daemon's trace to FILE (replay makes the same decisions at the same times)",
     "no-color": "no ANSI colours",
@@ -68,5 +69,8 @@ export async function run(argv: string[]): Promise<number> {
   });
   await logs.close();
   console.log(json ? JSON.stringify({ summary }) : formatSummary(summary));
+  // Cut short by a signal: everything was cleaned up; exit as a shell expects (128 + signal).
+  if (summary.interrupted === "SIGINT") return 130;
+  if (summary.interrupted === "SIGTERM") return 143;
   return EXIT.OK;
 }

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { eligibleText } from "./status.ts";
 import { type CommandSpec, EXIT, parseCommand } from "./args.ts";
 import {
   callAndPrint,
@@ -53,7 +54,7 @@ export function formatMember(m: MemberStatus, now: number = Date.now() / 1000): 
       num(m.score.ewma)
     }, window ${num(m.score.window)}) × ${num(m.score.member_weight, 2)}` +
       ` − metered ${num(m.score.penalties.metered)} − roaming ${num(m.score.penalties.roaming)}` +
-      `; eligible: ${m.eligible ? "yes" : "no"}`,
+      `; eligible: ${eligibleText(m)}`,
   );
   if (m.score.explanation.length > 0) {
     const rows = m.score.explanation.map((t) => [

@@ -10,6 +10,7 @@ import { CliError, EXIT, UsageError } from "./args.ts";
 import { VERSION } from "../version.ts";
 import { FileReadError } from "../io/read_file.ts";
 import { oneLine } from "../io/show_value.ts";
+import { sandboxMessage } from "../config/sandbox.ts";
 
 /** A subcommand module: `run(argv)` resolves to the exit code. */
 export interface CommandModule {
@@ -170,9 +171,10 @@ export function reportError(err: unknown): number {
     console.error(err.message);
     return err.exitCode;
   }
-  if (err instanceof Deno.errors.NotCapable) {
-    console.error(`starfail: permission denied by the runtime: ${err.message}`);
-    return EXIT.SOFTWARE;
+  const denied = sandboxMessage(err);
+  if (denied !== null) {
+    console.error(`starfail: ${denied}`);
+    return EXIT.NOPERM;
   }
   const message = err instanceof Error ? err.message : String(err);
   if (typeof (err as { code?: unknown }).code === "string") {

@@ -41,7 +41,8 @@ export const URL_OPTION_HELP: Record<string, string> = {
 };
 
 function exitCodeOf(err: UbusError): number {
-  return err.status === Status.INVALID_ARGUMENT
+  // An unknown member (NOT_FOUND from the daemon) is bad input data: 65, as documented.
+  return err.status === Status.INVALID_ARGUMENT || err.status === Status.NOT_FOUND
     ? EXIT.DATAERR
     : err.status === Status.TIMEOUT || err.status === Status.CONNECTION_FAILED
     ? EXIT.UNAVAILABLE

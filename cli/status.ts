@@ -5,6 +5,7 @@
  * @module
  */
 
+import { wallTime } from "../daemon/wall_time.ts";
 import { type CommandSpec, EXIT, parseCommand } from "./args.ts";
 import {
   callAndPrint,
@@ -47,7 +48,9 @@ export function formatStatus(s: StatusResult, now: number = Date.now() / 1000): 
     `Override:  ${
       s.override
         ? `${s.override.member} ${
-          s.override.expires_at === null ? "until restore" : `until ${clock(s.override.expires_at)}`
+          s.override.expires_at === null
+            ? "until restore"
+            : `until ${wallTime(s.override.expires_at, Date.now() / 1000)}`
         }`
         : "none"
     }`,
@@ -55,7 +58,7 @@ export function formatStatus(s: StatusResult, now: number = Date.now() / 1000): 
   if (s.ride_through) {
     out.push(
       `Riding through: ${s.ride_through.member} until ${
-        clock(s.ride_through.until)
+        wallTime(s.ride_through.until, Date.now() / 1000)
       } (${s.ride_through.reason})`,
     );
   }
@@ -74,7 +77,7 @@ export function formatStatus(s: StatusResult, now: number = Date.now() / 1000): 
       num(m.score.final),
       num(m.score.instant),
       num(m.score.ewma),
-      m.eligible ? "yes" : "no",
+      eligibleText(m),
       m.reason,
     ]),
   ));
@@ -107,4 +110,16 @@ export async function run(argv: string[]): Promise<number> {
   const parsed = parseCommand(spec, argv);
   if (parsed === null) return EXIT.OK;
   return await callAndPrint(parsed.values, "status", {}, formatStatus);
+}
+
+/**
+ * The ELIGIBLE column: `yes`, `no`, or `waiting for first sample` for a member
+ * nothing has been measured for yet (it is not ineligible, just unknown).
+ */
+export function eligibleText(
+  m: { eligible: boolean; state: string; metrics?: { at: number | null } | null },
+): string {
+  if (m.eligible) return "yes";
+  if (m.state === "unknown" && (m.metrics?.at ?? null) === null) return "waiting for first sample";
+  return "no";
 }

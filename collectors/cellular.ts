@@ -256,7 +256,7 @@ export interface CellularOptions {
   run?: RunFn;
   /** Deadline per call (default 3000 ms). */
   timeoutMs?: number;
-  /** QMI control device for uqmi (default: first `/dev/cdc-wdm*`). */
+  /** QMI control device for uqmi (default: the first of {@linkcode QMI_DEVICES} uqmi answers on). */
   qmiDevice?: string;
   /** RutOS modem object (default `gsm.modem0`). */
   gsmObject?: string;
@@ -408,16 +408,12 @@ export class UqmiSource implements CellularSource {
   }
 }
 
-function firstQmiDevice(): string | undefined {
-  try {
-    for (const e of Deno.readDirSync("/dev")) {
-      if (/^cdc-wdm\d+$/.test(e.name)) return `/dev/${e.name}`;
-    }
-  } catch {
-    // no /dev access
-  }
-  return undefined;
-}
+/**
+ * QMI control devices tried in order when none is configured. starfail never
+ * lists `/dev` itself (Deno grants `/dev` only with `--allow-all`): uqmi opens
+ * the device, outside the sandbox, and a missing one fails at once.
+ */
+export const QMI_DEVICES = ["/dev/cdc-wdm0", "/dev/cdc-wdm1", "/dev/cdc-wdm2", "/dev/cdc-wdm3"];
 
 /**
  * Finds the cellular tool this router offers, in order: RutOS ubus
@@ -450,9 +446,9 @@ export async function detectCellular(opts: CellularOptions = {}): Promise<Cellul
       log.debug("mmcli -L -J unreadable", { error: String(err) });
     }
   }
-  const device = opts.qmiDevice ?? firstQmiDevice();
-  if (device !== undefined) {
+  for (const device of opts.qmiDevice !== undefined ? [opts.qmiDevice] : QMI_DEVICES) {
     const q = await run("uqmi", ["-s", "-d", device, "--get-signal-info"], { timeoutMs });
+    if (q.code === 127) break; // uqmi is not installed
     const out = q.stdout.trim();
     if (q.code === 0 && (out.startsWith("{") || out.startsWith("["))) {
       return new UqmiSource(run, device, timeoutMs);

@@ -5,6 +5,8 @@
  * @module
  */
 
+import { sandboxMessage } from "../config/sandbox.ts";
+
 /** What a finished (or killed) subprocess left behind. */
 export interface ExecResult {
   /** Exit code; 127 when the program was not found, 124 when the deadline killed it. */
@@ -58,7 +60,8 @@ export async function runCommand(
     if (err instanceof Deno.errors.NotFound) {
       return { code: 127, stdout: "", stderr: `${cmd}: command not found`, timedOut: false };
     }
-    const message = err instanceof Error ? err.message : String(err);
+    // A permission the build lacks is named as such (never a plain "cannot run").
+    const message = sandboxMessage(err) ?? (err instanceof Error ? err.message : String(err));
     return { code: 126, stdout: "", stderr: `${cmd}: ${message}`, timedOut: false };
   }
   let timedOut = false;

@@ -549,12 +549,23 @@ export class StarlinkCollector {
     this.#schedule(0);
   }
 
-  /** Stops polling, waits for a round in flight (bounded by the call deadline) and closes the channel. */
+  /**
+   * Stops polling, waits at most 200 ms for a round in flight (a dish that does
+   * not answer would otherwise hold a clean stop for the whole call deadline)
+   * and closes the channel.
+   */
   async stop(): Promise<void> {
     this.#running = false;
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
-    if (this.#round) await this.#round.catch(() => undefined);
+    if (this.#round) {
+      let wait: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([
+        this.#round.catch(() => undefined),
+        new Promise<void>((r) => (wait = setTimeout(r, 200))),
+      ]);
+      clearTimeout(wait);
+    }
     if (this.#ownsClient) this.#client.close();
   }
 

@@ -68,15 +68,18 @@ export const MAX_REPORTED_PROBLEMS = 20;
 export class ConfigError extends Error {
   /** Every problem, one printable line each, in `FILE:LINE: …` form. */
   readonly problems: string[];
-  /** The exit code a command should end with. */
+  /** Exit code for the CLI: 78 (EX_CONFIG), or 66 (EX_NOINPUT) for a missing file. */
   readonly exitCode: number;
+  /** Warnings found alongside (unknown options …), for `config validate` to show in file order. */
+  readonly warnings: string[];
   /** Creates the error; the message is the problems joined by newlines. */
-  constructor(problems: string[], exitCode: number = 78) {
+  constructor(problems: string[], exitCode = 78, warnings: string[] = []) {
     const lines = capProblems(problems.map((p) => oneLine(p)));
     super(lines.join("\n"));
     this.name = "ConfigError";
     this.problems = lines;
     this.exitCode = exitCode;
+    this.warnings = warnings.map((w) => oneLine(w));
   }
 }
 
@@ -261,7 +264,7 @@ function checkConfigTextRaw(text: string, fileName: string): ConfigCheck {
         }
         warnings.push(
           `${fileName}:${option.line}: section ${quoteValue(section.name)}: unknown option ` +
-            `${quoteValue(option.name)} (ignored)`,
+            `${quoteValue(option.name)} (ignored)${didYouMean(option.name, known)}`,
         );
       }
     } else if (section.type === "member") {
@@ -296,7 +299,7 @@ function checkConfigTextRaw(text: string, fileName: string): ConfigCheck {
         if (!MEMBER_OPTIONS.includes(option.name)) {
           warnings.push(
             `${fileName}:${option.line}: section ${quoteValue(label)}: unknown option ` +
-              `${quoteValue(option.name)} (ignored)`,
+              `${quoteValue(option.name)} (ignored)${didYouMean(option.name, MEMBER_OPTIONS)}`,
           );
           continue;
         }
@@ -374,12 +377,61 @@ function checkConfigTextRaw(text: string, fileName: string): ConfigCheck {
   const input = { ...raw, members };
   const result = v.safeParse(ConfigSchema, input);
   if (result.success && problems.length === 0) {
-    return { config: result.output, problems, warnings, document: parsed.document };
+    return {
+      config: result.output,
+      problems,
+      warnings: inFileOrder(warnings, fileName),
+      document: parsed.document,
+    };
   }
   for (const issue of result.issues ?? []) {
     problems.push(describeIssue(issue, fileName, origins, sectionLines));
   }
-  return { problems, warnings, document: parsed.document };
+  return {
+    problems: inFileOrder(problems, fileName),
+    warnings: inFileOrder(warnings, fileName),
+    document: parsed.document,
+  };
+}
+
+/** Lines `FILE:LINE: …` sorted by LINE (stable; lines without one keep their place last). */
+export function inFileOrder(lines: string[], fileName: string): string[] {
+  const lineOf = (text: string) => {
+    if (!text.startsWith(`${fileName}:`)) return Infinity;
+    const m = /^(\d+):/.exec(text.slice(fileName.length + 1));
+    return m === null ? Infinity : Number(m[1]);
+  };
+  return lines.map((text, i) => ({ text, i, line: lineOf(text) }))
+    .sort((a, b) => a.line - b.line || a.i - b.i).map((x) => x.text);
+}
+
+/** `; did you mean 'fail_loss_pct'?` for a near miss of a known option, else "". */
+export function didYouMean(name: string, known: readonly string[]): string {
+  let best: string | null = null;
+  let bestD = Infinity;
+  for (const k of known) {
+    const d = editDistance(name, k);
+    if (d < bestD) {
+      bestD = d;
+      best = k;
+    }
+  }
+  const limit = Math.max(1, Math.min(3, Math.floor(name.length / 3)));
+  return best !== null && bestD <= limit ? `; did you mean '${best}'?` : "";
+}
+
+function editDistance(a: string, b: string): number {
+  const prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let diag = prev[0];
+    prev[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const up = prev[j];
+      prev[j] = Math.min(prev[j] + 1, prev[j - 1] + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diag = up;
+    }
+  }
+  return prev[b.length];
 }
 
 function describeIssue(
@@ -434,7 +486,7 @@ function describeIssue(
  */
 export function parseConfigText(text: string, fileName: string): LoadedConfig {
   const check = checkConfigText(text, fileName);
-  if (check.config === undefined) throw new ConfigError(check.problems);
+  if (check.config === undefined) throw new ConfigError(check.problems, 78, check.warnings);
   return { config: check.config, warnings: check.warnings };
 }
 
@@ -446,7 +498,7 @@ async function readConfigFile(path: string): Promise<string> {
     throw new ConfigError([
       `${shown}: no such file; create it with 'starfail config show --defaults > ${shown}' ` +
       `or copy scripts/starfail.uci.example`,
-    ]);
+    ], 66);
   }
   return text;
 }

@@ -5,7 +5,9 @@ import {
   ConfigKeyError,
   configToJson,
   configToUci,
+  didYouMean,
   getOption,
+  inFileOrder,
   loadConfig,
   parseConfigText,
   resolveKey,
@@ -361,5 +363,41 @@ Deno.test("setOption can fix one problem in a file that has others elsewhere", a
     assert.match(await Deno.readTextFile(path), /cooldown_s '5'/);
   } finally {
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("unknown options: 'did you mean' for a near miss, nothing for a far one", () => {
+  assert.equal(
+    didYouMean("fail_los_pct", ["fail_loss_pct", "cooldown_s"]),
+    "; did you mean 'fail_loss_pct'?",
+  );
+  assert.equal(didYouMean("wieght", ["weight", "class"]), "; did you mean 'weight'?");
+  assert.equal(didYouMean("colour", ["weight", "class"]), "");
+  const { warnings } = parseConfigText(
+    "config starfail 'main'\n\toption fail_los_pct '5'\n",
+    "f",
+  );
+  assert.deepEqual(warnings, [
+    "f:2: section 'main': unknown option 'fail_los_pct' (ignored); did you mean 'fail_loss_pct'?",
+  ]);
+});
+
+Deno.test("problems and warnings come in file order", () => {
+  const text = "config starfail 'scoring'\n\toption weight_loss 'abc'\n" +
+    "config starfail 'main'\n\toption cooldown_s 'x'\n\toption bogus '1'\n\toption min_uptime_s 'q'\n";
+  try {
+    parseConfigText(text, "f");
+    assert.fail("no error");
+  } catch (err) {
+    const e = err as ConfigError;
+    const lines = (s: string) => Number(/^f:(\d+):/.exec(s)![1]);
+    const nums = e.problems.map(lines);
+    assert.deepEqual(nums, [...nums].sort((a, b) => a - b));
+    assert.deepEqual(e.warnings.map(lines), [5]);
+    assert.deepEqual(inFileOrder(["f:9: x", "f:2: y", "other"], "f"), [
+      "f:2: y",
+      "f:9: x",
+      "other",
+    ]);
   }
 });

@@ -90,3 +90,4 @@ export {
   type SetOptionResult,
   UPSTREAM_ALIASES,
 } from "./load.ts";
+export { checkSandbox, type NetNeed, netNeeds, sandboxMessage, socketDenials } from "./sandbox.ts";

@@ -276,6 +276,7 @@ const MainObject = v.object({
   use_mwan3: bool(true),
   dry_run: bool(false),
   conntrack_flush: bool(false),
+  restore_on_stop: bool(true),
   log_level: oneOf(LOG_LEVELS, "info"),
   log_file: text("", isAbsolutePathOrEmpty, "expected an absolute path, or empty for none"),
   log_max_kb: integer(16, 1048576, 1024),

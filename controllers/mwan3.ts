@@ -261,6 +261,8 @@ export class Mwan3Controller implements Controller<Mwan3ReadBack> {
   #uci: RouterUci;
   /** Metrics we last wrote, by member; the base for drift detection. */
   #written = new Map<string, number>();
+  /** The policy's member metrics as found before the first change (for {@linkcode restore}). */
+  #found: PolicyMember[] | null = null;
 
   /** Creates a controller; nothing runs until `reconcile` or `readBack`. */
   constructor(opts: Mwan3ControllerOptions = {}) {
@@ -353,6 +355,7 @@ export class Mwan3Controller implements Controller<Mwan3ReadBack> {
     const report = emptyReport("mwan3", desired.primary, dryRun);
     const before = await readBackInto(this, report);
     if (before === null) return report;
+    if (this.#found === null && !dryRun) this.#found = before.members.map((m) => ({ ...m }));
     report.drift = this.#drift(before.members);
     if (report.drift.length > 0) {
       log.warn("mwan3 metrics were changed outside starfail", { drift: report.drift });
@@ -497,6 +500,64 @@ export class Mwan3Controller implements Controller<Mwan3ReadBack> {
       errors: report.errors,
     });
     return report;
+  }
+
+  /** Keeps what `other` (the controller this one replaces on a reload) found at start. */
+  takeFoundFrom(other: Controller): void {
+    if (other instanceof Mwan3Controller && this.#found === null) this.#found = other.#found;
+  }
+
+  /**
+   * Puts the policy's member metrics back as found before the first change,
+   * through the router seam's uci (local: set, commit, then `mwan3 ifup` of
+   * the member that is primary again, as `reload` says; remote: set, apply
+   * with rollback and confirm). Never throws: failures come back as lines.
+   */
+  async restore(): Promise<string[]> {
+    const found = this.#found;
+    if (found === null) return [];
+    let now: Mwan3ReadBack;
+    try {
+      now = await this.readBack();
+    } catch (err) {
+      return [`cannot read mwan3 to restore its metrics: ${(err as Error).message}`];
+    }
+    const changes = found.flatMap((f) => {
+      const cur = now.members.find((m) => m.member === f.member);
+      return cur !== undefined && cur.metric !== f.metric && f.metric !== undefined
+        ? [{ member: f.member, from: cur.metric, to: f.metric }]
+        : [];
+    });
+    if (changes.length === 0) return [];
+    const lines: string[] = [];
+    const uci = this.#uci;
+    for (const c of changes) {
+      try {
+        await uci.set("mwan3", c.member, "metric", String(c.to));
+        lines.push(`restored mwan3.${c.member}.metric ${c.from} → ${c.to}`);
+      } catch (err) {
+        lines.push(`could not restore mwan3.${c.member}.metric: ${(err as Error).message}`);
+      }
+    }
+    const rollbackS = this.#opts.rollbackS ?? 30;
+    try {
+      await uci.apply("mwan3", { rollbackS });
+      if (uci.rollsBack) await uci.confirm();
+    } catch (err) {
+      lines.push(`applying the restored mwan3 metrics failed: ${(err as Error).message}`);
+      await uci.revert("mwan3").catch(() => {});
+      return lines;
+    }
+    const lowest = [...found].filter((m) => m.metric !== undefined)
+      .sort((a, b) => (a.metric ?? 0) - (b.metric ?? 0))[0];
+    const reload = uci.rollsBack ? "none" : this.#opts.reload ?? "ifup";
+    if (reload !== "none" && lowest !== undefined) {
+      const args = reload === "ifup" ? ["ifup", lowest.iface] : ["restart"];
+      const r = await this.#exec(this.#opts.mwan3Command ?? "mwan3", args);
+      if (r.code !== 0) lines.push(`mwan3 ${args.join(" ")} failed: exit ${r.code}`);
+    }
+    this.#written.clear();
+    return lines;
   }
 
   /** Runs a tool action; throws a one-sentence error when it fails. */

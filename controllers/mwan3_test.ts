@@ -439,3 +439,29 @@ Deno.test("a failing uci set reverts our staged changes and reports the failure"
     await Deno.remove(sb.dir, { recursive: true });
   }
 });
+
+Deno.test("restore puts the metrics found at start back, commits, reloads and says so", async () => {
+  const sb = await sandbox("mwan3_starlink_cellular.uci", ["wan", "wwan"]);
+  try {
+    const ctl = controller(sb);
+    assert.deepEqual(await ctl.restore(), [], "nothing changed yet: nothing to restore");
+    const r = await ctl.reconcile({ primary: "wwan", order: ["wwan", "wan"] });
+    assert.deepEqual(r.errors, []);
+    assert.equal(await sb.uci("get", "mwan3.wwan_m2_w2.metric"), "1\n");
+    const lines = await ctl.restore();
+    assert.deepEqual(lines, [
+      "restored mwan3.wan_m1_w3.metric 2 → 1",
+      "restored mwan3.wwan_m2_w2.metric 1 → 2",
+    ]);
+    assert.equal(await sb.uci("get", "mwan3.wan_m1_w3.metric"), "1\n");
+    assert.equal(await sb.uci("get", "mwan3.wwan_m2_w2.metric"), "2\n");
+    assert.equal(await sb.uci("changes", "mwan3"), "", "everything committed");
+    assert.deepEqual(sb.state().calls, [["ifup", "wwan"], ["ifup", "wan"]]);
+    // A dry-run controller never changed anything, so it never restores anything.
+    const dry = controller(sb, { dryRun: true });
+    await dry.reconcile({ primary: "wwan", order: ["wwan", "wan"] });
+    assert.deepEqual(await dry.restore(), []);
+  } finally {
+    await Deno.remove(sb.dir, { recursive: true });
+  }
+});

@@ -130,6 +130,10 @@ function preference(members: RouteMember[], desired: DesiredState): RouteMember[
   return out;
 }
 
+function routeText(r: DefaultRoute): string {
+  return `default ${r.via ? `via ${r.via} ` : ""}dev ${r.dev} metric ${r.metric}`;
+}
+
 function routeArgs(r: { via?: string; dev: string; metric: number }): string[] {
   return ["default", ...(r.via ? ["via", r.via] : []), "dev", r.dev, "metric", String(r.metric)];
 }
@@ -147,6 +151,8 @@ export class RouteController implements Controller<RouteReadBack> {
   #opts: RouteControllerOptions;
   #run: Runner;
   #written = new Map<string, number>();
+  /** The members' default routes as found before the first change (for {@linkcode restore}). */
+  #found: DefaultRoute[] | null = null;
 
   /** Creates a controller; validates member device names and gateways. */
   constructor(opts: RouteControllerOptions) {
@@ -207,6 +213,10 @@ export class RouteController implements Controller<RouteReadBack> {
     }
     const before = await readBackInto(this, report);
     if (before === null) return report;
+    if (this.#found === null && !dryRun) {
+      const devices = new Set(this.#opts.members.map((m) => m.device));
+      this.#found = before.routes.filter((r) => devices.has(r.dev));
+    }
     const down = await this.#linksDown();
     // A route the kernel removed because its link went down is not someone's hand edit.
     report.drift = this.#drift(before.routes).filter((d) => {
@@ -236,7 +246,9 @@ export class RouteController implements Controller<RouteReadBack> {
       const via = m.gateway ?? current.find((r) => r.via)?.via;
       if (via === undefined && current.length === 0) {
         report.errors.push(
-          `member ${m.name}: no default route on ${m.device} to learn the gateway from; set its gateway`,
+          `member ${m.name}: no default route on ${m.device} to learn the gateway from; bring ` +
+            `the interface up with its gateway (netifd gives it a default route), or set ` +
+            `main.use_mwan3 and let mwan3 route it`,
         );
         return;
       }
@@ -284,6 +296,54 @@ export class RouteController implements Controller<RouteReadBack> {
       verified: report.verified,
     });
     return report;
+  }
+
+  /** Keeps what `other` (the controller this one replaces on a reload) found at start. */
+  takeFoundFrom(other: Controller): void {
+    if (other instanceof RouteController && this.#found === null) this.#found = other.#found;
+  }
+
+  /**
+   * Puts the members' default routes back as found before the first change:
+   * adds the missing ones first, then removes the ones starfail added (make
+   * before break). Other devices' routes are never touched.
+   */
+  async restore(): Promise<string[]> {
+    const found = this.#found;
+    if (found === null) return [];
+    const lines: string[] = [];
+    let now: RouteReadBack;
+    try {
+      now = await this.readBack();
+    } catch (err) {
+      return [`cannot read the routes to restore them: ${(err as Error).message}`];
+    }
+    const devices = new Set(this.#opts.members.map((m) => m.device));
+    const same = (a: DefaultRoute, b: DefaultRoute) =>
+      a.dev === b.dev && a.metric === b.metric && a.via === b.via;
+    const ops: [string[], string][] = [];
+    for (const r of found) {
+      if (!now.routes.some((x) => same(x, r))) {
+        ops.push([["route", "append", ...routeArgs(r)], `restored ${routeText(r)}`]);
+      }
+    }
+    for (const r of now.routes) {
+      if (devices.has(r.dev) && !found.some((x) => same(x, r))) {
+        ops.push([["route", "del", ...routeArgs(r)], `removed ${routeText(r)}`]);
+      }
+    }
+    for (const [args, what] of ops) {
+      const r = await this.#ip(args);
+      lines.push(
+        r.code === 0
+          ? what
+          : `could not ${
+            what.replace(/^(restored|removed)/, (w) => w === "restored" ? "restore" : "remove")
+          }: ${r.stderr.trim() || `exit ${r.code}`}`,
+      );
+    }
+    this.#written.clear();
+    return lines;
   }
 
   /** Devices whose link is down (not UP, or no carrier), from `ip -o link show`. */

@@ -69,6 +69,14 @@ export interface Controller<R = unknown> {
   reconcile(desired: DesiredState): Promise<ControllerReport>;
   /** Reads the current state without changing anything. */
   readBack(): Promise<R>;
+  /**
+   * Puts back the routes or metrics found before this controller first changed
+   * anything (called on SIGTERM/SIGINT); resolves to one line per thing put
+   * back, empty when nothing had to change. Never throws: failures are lines.
+   */
+  restore?(): Promise<string[]>;
+  /** Adopts the found-at-start state of the controller this one replaces (config reload). */
+  takeFoundFrom?(other: Controller): void;
 }
 
 /** The subprocess runner (`runCommand` from `collectors/exec.ts`), injectable. */

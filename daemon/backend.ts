@@ -6,6 +6,7 @@
  * @module
  */
 
+import { humanizeTimes, wallTime } from "./wall_time.ts";
 import { type MemberRuntime, OBSERVATION_FIELD_NAMES } from "../engine/mod.ts";
 import type { TelemetryStore } from "../telemetry/store.ts";
 import type {
@@ -93,6 +94,12 @@ export class DaemonBackend implements StarfailBackend {
     this.#startedT = deps.runtime.clock.now();
   }
 
+  /** A reason with engine times (`until t=632.02`) in wall time. */
+  #human(text: string): string {
+    const clock = this.#d.runtime.clock;
+    return humanizeTimes(text, clock.now(), clock.wallMs() / 1000);
+  }
+
   /** Engine seconds → Unix seconds. */
   #unix(t: number): number {
     const clock = this.#d.runtime.clock;
@@ -123,7 +130,7 @@ export class DaemonBackend implements StarfailBackend {
       weight: m.spec.weight,
       state: m.state,
       since: this.#unix(m.since),
-      reason: m.reason,
+      reason: this.#human(m.reason),
       eligible,
       primary: m.spec.name === primary,
       score: {
@@ -180,14 +187,18 @@ export class DaemonBackend implements StarfailBackend {
       from: d.from,
       to: d.primary,
       kind: d.kind,
-      reason: d.reason,
+      reason: this.#human(d.reason),
     }));
     return {
       version: VERSION,
       uptime_s: Math.round(this.#d.runtime.clock.now() - this.#startedT),
       primary: state.primary,
       primary_since: state.primary === null ? null : this.#unix(state.primary_since),
-      why: state.primary_reason,
+      // Cleared the moment `restore` returns: no stale override reason until the next decision.
+      why: state.override === null && /^manual (override|failover)/.test(state.primary_reason)
+        ? `automatic selection (manual override ended); ${state.primary ?? "no member"} stays ` +
+          `primary until another member qualifies`
+        : this.#human(state.primary_reason),
       override: state.override === null ? null : {
         member: state.override.member,
         expires_at: state.override.until_t === null ? null : this.#unix(state.override.until_t),
@@ -196,7 +207,7 @@ export class DaemonBackend implements StarfailBackend {
       ride_through: snap.ride_through === null ? null : {
         member: snap.ride_through.member,
         until: this.#unix(snap.ride_through.until),
-        reason: snap.ride_through.reason,
+        reason: this.#human(snap.ride_through.reason),
       },
       dry_run: this.#d.dryRun(),
       members: this.#members(),
@@ -272,11 +283,13 @@ export class DaemonBackend implements StarfailBackend {
       ok: primary === member,
       message: primary === member
         ? `${member} is primary by manual override${
-          expiresS === undefined ? " until 'starfail restore'" : ` for ${expiresS} s`
+          expiresS === undefined
+            ? " until 'starfail restore'"
+            : ` until ${wallTime(this.#unix(now + expiresS), this.#unix(now))}`
         }`
-        : `override set, but ${
-          primary ?? "no member"
-        } is still primary: ${this.#d.runtime.state.primary_reason}`,
+        : `override set, but ${primary ?? "no member"} is still primary: ${
+          this.#human(this.#d.runtime.state.primary_reason)
+        }`,
       primary,
     };
   }
@@ -303,9 +316,9 @@ export class DaemonBackend implements StarfailBackend {
     const s = this.#d.runtime.state;
     return {
       ok: true,
-      message: `re-evaluated ${s.members.length} members: ${
-        s.primary ?? "none"
-      } is primary (${s.primary_reason})`,
+      message: `re-evaluated ${s.members.length} members: ${s.primary ?? "none"} is primary (${
+        this.#human(s.primary_reason)
+      })`,
       primary: s.primary,
     };
   }

@@ -10,10 +10,12 @@ import { getLogger } from "@logtape/logtape";
 import { SideFile } from "../io/side_file.ts";
 import * as v from "valibot";
 import { loadConfig, MemberSchema, type StarfailConfig } from "../config/mod.ts";
+import { checkSandbox, socketDenials } from "../config/sandbox.ts";
 import { type EngineConfig, engineConfigFromConfig } from "../engine/mod.ts";
 import type { MemberSpec, Observation } from "../engine/types.ts";
 import { type ExecResult, runCommand, type RunOptions } from "../collectors/exec.ts";
 import { MemberProber } from "../collectors/probe.ts";
+import { LinkStateReader } from "../collectors/link_state.ts";
 import { fetchInterfaceStatus, NetifdCollector } from "../collectors/netifd.ts";
 import { fetchIwinfo, wifiObservation } from "../collectors/iwinfo.ts";
 import {
@@ -163,32 +165,23 @@ class TraceRecorder {
   }
 }
 
-/** Whether the kernel has a network device of this name. */
-async function deviceExists(device: string): Promise<boolean> {
-  try {
-    await Deno.stat(`/sys/class/net/${device}`);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Reads `/sys/class/net/DEV/operstate`: the kernel's link state, cheap enough for 2 Hz. */
-export function linkSource(member: string, device: string, intervalMs = 500): Source {
+/**
+ * The kernel's link state of `device` (via {@linkcode LinkStateReader}: `ip -o
+ * link`, since Deno grants `/sys` only with `--allow-all`), polled at 2 Hz.
+ * A device the kernel does not have is down.
+ */
+export function linkSource(
+  member: string,
+  device: string,
+  reader: LinkStateReader,
+  intervalMs = 500,
+): Source {
   return {
     name: `link:${member}`,
     intervalMs,
     async collect(now: number): Promise<Observation[]> {
-      let state: string;
-      try {
-        state = (await Deno.readTextFile(`/sys/class/net/${device}/operstate`)).trim();
-      } catch (err) {
-        if (err instanceof Deno.errors.NotFound) return [{ t: now, member, link_up: false }];
-        throw err;
-      }
-      // "unknown" is what point-to-point and many modem devices report while passing traffic.
-      const up = state === "up" || state === "unknown" || state === "dormant";
-      return [{ t: now, member, link_up: up }];
+      const state = await reader.device(device);
+      return [{ t: now, member, link_up: state?.up ?? false }];
     },
   };
 }
@@ -310,6 +303,8 @@ interface Assembly {
   mode: "mwan3" | "route" | "none";
   sources: Source[];
   applier: Applier;
+  /** The controller behind `applier` (null in mode none). */
+  controller: Controller | null;
   collectorMembers: Map<string, string | null>;
   netifd: NetifdCollector | null;
   starlink: StarlinkCollector | null;
@@ -393,6 +388,7 @@ async function assemble(
 
   // 3. Collectors.
   const sources: Source[] = [];
+  const linkReader = new LinkStateReader(run);
   const collectorMembers = new Map<string, string | null>();
   for (const m of members) {
     // The owner's section for this member, or the schema's defaults for one without a section.
@@ -436,8 +432,9 @@ async function assemble(
     // The kernel's link state where the device exists now; otherwise netifd's events tell
     // (a modem's device may appear later, and simulated routers have no real devices).
     // Remote: the companion has no view of the router's devices; netifd (polled) tells.
-    if (remote || (!(await deviceExists(m.device)) && ubus !== null)) continue;
-    const link = linkSource(m.name, m.device);
+    if (remote) continue;
+    if ((await linkReader.device(m.device).catch(() => null)) === null && ubus !== null) continue;
+    const link = linkSource(m.name, m.device, linkReader);
     const inner = link.collect.bind(link);
     let last: boolean | undefined;
     sources.push({
@@ -591,6 +588,7 @@ async function assemble(
     mode,
     sources,
     applier: applierFor(mode, controller),
+    controller,
     collectorMembers,
     netifd,
     starlink,
@@ -765,13 +763,18 @@ export async function startDaemon(opts: DaemonOptions): Promise<DaemonHandle> {
 
   const socket = opts.socket ?? (cfg.main.ubus_socket || undefined);
   const server = new UbusObjectServer({ ...(socket ? { socket } : {}), timeoutMs: 3000 });
+  // A permission the build lacks is said as such, once, at start — never "not reachable".
+  for (const line of checkSandbox(cfg, server.socketPath)) log.error(line);
+  const socketDenied = socketDenials(server.socketPath).length > 0;
   await server.start();
   try {
     await server.waitConnected(opts.ubusWaitMs ?? 2000);
   } catch {
-    log.warn("ubus is not reachable; running without the ubus API and netifd events, retrying", {
-      socket: server.socketPath,
-    });
+    if (!socketDenied) {
+      log.warn("ubus is not reachable; running without the ubus API and netifd events, retrying", {
+        socket: server.socketPath,
+      });
+    }
   }
 
   let runtime: Runtime | null = null;
@@ -972,6 +975,9 @@ export async function startDaemon(opts: DaemonOptions): Promise<DaemonHandle> {
       }
       const old = asm;
       asm = built;
+      if (built.controller !== null && old.controller !== null) {
+        built.controller.takeFoundFrom?.(old.controller);
+      }
       if (reread) {
         await out.reconfigure(cfg);
         const wanted = cfg.http.enabled ? cfg.http.listen : null;
@@ -1039,12 +1045,28 @@ export async function startDaemon(opts: DaemonOptions): Promise<DaemonHandle> {
     stop() {
       // Idempotent: a second call (signal during shutdown, cleanup code) waits for the first.
       stopped ??= (async () => {
+        const t0 = performance.now();
         await rt.stop();
         await (http as HttpEndpoint | null)?.close();
         await out.stop();
         recorder?.close();
+        if (cfg.main.restore_on_stop) {
+          const restored = await asm.controller?.restore?.() ?? [];
+          if (restored.length > 0) {
+            log.warn("Restored what was found at start", { mode: asm.mode, restored });
+          } else {
+            log.info("Nothing to restore: routes and metrics are as found at start", {
+              mode: asm.mode,
+            });
+          }
+        } else {
+          log.info("Keeping the current choice on stop (main.restore_on_stop 0)", {
+            primary: rt.state.primary,
+          });
+        }
         await server.stop();
         await router.close();
+        log.info("Stopped", { ms: Math.round(performance.now() - t0) });
       })();
       return stopped;
     },

@@ -25,6 +25,39 @@ import type { LogHandle } from "../telemetry/log.ts";
 
 const log = getLogger(["starfail", "demo"]);
 
+/**
+ * Where the demo keeps its temporary folder (removed on every exit, Ctrl-C
+ * included): the compiled binary may read and write only there.
+ */
+export const DEMO_DIR = "/tmp/starfail";
+
+/** The demo's ubus sockets: fixed paths, since Deno's `net` permission on unix sockets takes exact paths. */
+export const DEMO_SOCKETS: readonly string[] = [0, 1, 2, 3].map((i) =>
+  `${DEMO_DIR}/demo-ubus-${i}.sock`
+);
+
+/** The first demo socket no running demo uses (a stale one is removed). */
+async function freeDemoSocket(): Promise<string> {
+  for (const path of DEMO_SOCKETS) {
+    try {
+      const conn = await Deno.connect({ transport: "unix", path });
+      conn.close();
+      continue; // a demo is running on it
+    } catch (err) {
+      if (err instanceof Deno.errors.NotFound) return path;
+      if (err instanceof Deno.errors.ConnectionRefused) {
+        await Deno.remove(path).catch(() => undefined);
+        return path;
+      }
+      throw err;
+    }
+  }
+  throw new Error(
+    `${DEMO_SOCKETS.length} demos are running already (sockets ${DEMO_DIR}/demo-ubus-*.sock); ` +
+      `stop one first`,
+  );
+}
+
 /** Options for {@linkcode runDemo}. */
 export interface DemoOptions {
   /** Length of the story in seconds (30–600, default 60). */
@@ -69,6 +102,8 @@ export interface DemoSummary {
   mwan3_calls: string[];
   /** The mwan3 member metrics at the end, from the fake uci's files. */
   metrics: Record<string, string>;
+  /** The signal that cut the story short (SIGINT, SIGTERM), if one did. */
+  interrupted?: string;
 }
 
 /** The story's timetable for a given length. */
@@ -90,14 +125,42 @@ export function storyTimes(
 export async function runDemo(opts: DemoOptions = {}): Promise<DemoSummary> {
   const durationS = Math.min(600, Math.max(30, opts.durationS ?? 60));
   const times = storyTimes(durationS);
-  const dir = await Deno.makeTempDir({ prefix: "starfail_demo_" });
+  await Deno.mkdir(DEMO_DIR, { recursive: true });
+  const dir = await Deno.makeTempDir({ dir: DEMO_DIR, prefix: "demo_" });
+  // Ctrl-C or SIGTERM ends the story early; everything below is still cleaned up.
+  let interrupted: string | undefined;
+  const cut = Promise.withResolvers<void>();
+  const signals = (["SIGINT", "SIGTERM"] as const).map((sig) => {
+    const on = () => {
+      interrupted ??= sig;
+      cut.resolve();
+    };
+    Deno.addSignalListener(sig, on);
+    return () => Deno.removeSignalListener(sig, on);
+  });
+  try {
+    return await story(dir, durationS, times, cut.promise, () => interrupted, opts);
+  } finally {
+    for (const off of signals) off();
+    await Deno.remove(dir, { recursive: true }).catch(() => undefined);
+  }
+}
+
+async function story(
+  dir: string,
+  durationS: number,
+  times: ReturnType<typeof storyTimes>,
+  cut: Promise<void>,
+  interrupted: () => string | undefined,
+  opts: DemoOptions,
+): Promise<DemoSummary> {
   const t0 = performance.now() / 1000;
   const elapsed = () => performance.now() / 1000 - t0;
 
   // The simulated world is loaded only here, so no other command's module graph holds it.
   const { startDishSim } = await import("../sim/dish_sim.ts");
   const { DEVICES, simRouterConfig, startSimRouter } = await import("../sim/router.ts");
-  const router = await startSimRouter({ dir });
+  const router = await startSimRouter({ dir, socket: await freeDemoSocket() });
   const { setPing, socket, run } = router;
   // The dish: healthy, then an obstruction building up, an outage, then clear sky.
   const dishState = (second: number): DishState => {
@@ -139,9 +202,11 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoSummary> {
 
   const switches: DemoSwitch[] = [];
   const dishOutages: string[] = [];
+  const failedBack = Promise.withResolvers<void>();
   handle.runtime.onEvent((ev) => {
     if (ev.type === "dish_outage") dishOutages.push(ev.reason);
     if (ev.type === "switch" && ev.to !== null) {
+      if (ev.from !== null && switches.length > 0 && ev.to === switches[0].to) failedBack.resolve();
       switches.push({
         at_s: Math.round(elapsed() * 10) / 10,
         from: ev.from,
@@ -168,21 +233,32 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoSummary> {
       await setPing(DEVICES.starlink, { latency_ms: 36, loss_pct: 0, jitter_ms: 4 });
     }],
   ];
+  let calls: string[] = [];
+  let metrics: Record<string, string> = {};
   try {
     for (const [at, action] of steps) {
-      await sleepUntil(t0, at);
+      if (await sleepUntil(t0, at, cut)) break;
       await action();
     }
-    await sleepUntil(t0, durationS);
+    if (interrupted() === undefined) await sleepUntil(t0, durationS, cut);
+    // On a busy machine the failback can come a little after the story's end: the story ends
+    // with it (at most FAILBACK_GRACE_S later), so a run always shows both directions.
+    const last = switches.at(-1);
+    if (interrupted() === undefined && last !== undefined && last.to !== switches[0].to) {
+      log.info("Story: waiting for the failback to Starlink", { at_most_s: FAILBACK_GRACE_S });
+      await sleepUntil(t0, durationS + FAILBACK_GRACE_S, Promise.race([cut, failedBack.promise]));
+    }
   } finally {
     await handle.stop();
     await dish.close();
+    calls = await router.mwan3Calls().catch(() => []);
+    metrics = await router.metrics().catch(() => ({}));
+    await router.stop();
+    await Deno.remove(socket).catch(() => undefined);
   }
-  const calls = await router.mwan3Calls();
-  const metrics = await router.metrics();
-  await router.stop();
-  await Deno.remove(dir, { recursive: true });
+  const signal = interrupted();
   return {
+    ...(signal !== undefined ? { interrupted: signal } : {}),
     duration_s: durationS,
     obstruction_at_s: times.obstruction,
     loss_at_s: times.loss,
@@ -194,9 +270,17 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoSummary> {
   };
 }
 
-function sleepUntil(t0: number, atS: number): Promise<void> {
+/** How long past `--duration` the story waits for a failback that is due. */
+const FAILBACK_GRACE_S = 30;
+
+/** Sleeps until `atS` into the story; resolves true when `cut` came first. */
+async function sleepUntil(t0: number, atS: number, cut: Promise<void>): Promise<boolean> {
   const ms = Math.max(0, (t0 + atS) * 1000 - performance.now());
-  return new Promise((resolve) => setTimeout(resolve, ms));
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const slept = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  const result = await Promise.race([slept, cut.then(() => true)]);
+  clearTimeout(timer);
+  return result;
 }
 
 /** The summary as text for people. */

@@ -15,6 +15,8 @@
  * @module
  */
 
+import { humanizeTimes } from "./wall_time.ts";
+import { sandboxMessage } from "../config/sandbox.ts";
 import { getLogger } from "@logtape/logtape";
 import { logEnabled } from "../telemetry/log.ts";
 import {
@@ -176,6 +178,8 @@ export class Runtime {
   /** Time of the last observation handed to the engine: ingestion never goes back in time. */
   #lastObsT = -Infinity;
   #health = new Map<string, SourceHealth>();
+  /** Consecutive failures with the same error, by source (for the once-logged warning). */
+  #failStreak = new Map<string, number>();
   #busy = new Set<string>();
   #sources: Source[];
   #timers: ReturnType<typeof setInterval>[] = [];
@@ -263,14 +267,33 @@ export class Runtime {
       }
       h.observations += obs.length;
       h.last_ok_t = this.#opts.clock.now();
-      if (!h.ok && h.runs > 1) log.info("Collector recovered", { collector: source.name });
+      if (!h.ok && h.runs > 1) {
+        const repeats = this.#failStreak.get(source.name) ?? 0;
+        log.info("Collector recovered", {
+          collector: source.name,
+          ...(repeats > 0 ? { failed_times: repeats, last_error: h.last_error } : {}),
+        });
+      }
+      this.#failStreak.delete(source.name);
       h.ok = true;
       h.last_error = null;
     } catch (err) {
-      const message = err instanceof Error ? err.message : String(err);
+      // A permission the build lacks is said as such, never as "unreachable".
+      const message = sandboxMessage(err) ?? (err instanceof Error ? err.message : String(err));
       h.failures++;
-      if (h.ok || h.last_error !== message) {
+      // The same failure every tick is logged once (numbers in it may change: timings, ports);
+      // the "recovered" line then says how many times it failed.
+      const same = !h.ok && h.last_error !== null && sameError(h.last_error, message);
+      const streak = (same ? this.#failStreak.get(source.name) ?? 0 : 0) + 1;
+      this.#failStreak.set(source.name, streak);
+      if (!same) {
         log.warn("Collector failed", { collector: source.name, error: message });
+      } else if (streak === 100 || streak % 1000 === 0) {
+        log.warn("Collector still failing", {
+          collector: source.name,
+          failed_times: streak,
+          error: message,
+        });
       }
       h.ok = false;
       h.last_error = message;
@@ -341,14 +364,25 @@ export class Runtime {
 
   #emit(ev: DaemonEvent): void {
     this.#opts.telemetry.event(ev);
-    const fields = { member: ev.member, from: ev.from, to: ev.to, reason: ev.reason };
+    const reason = humanizeTimes(
+      ev.reason,
+      this.#opts.clock.now(),
+      this.#opts.clock.wallMs() / 1000,
+    );
+    const fields = { member: ev.member, from: ev.from, to: ev.to, reason };
     switch (ev.type) {
       case "switch":
-        log.warn(ev.from === null ? "Primary chosen" : "Failover triggered", {
-          from: ev.from,
-          to: ev.to,
-          reason: ev.reason,
-        });
+        {
+          // A failback (back to the preferred member) is logged as one, not as a failover.
+          const kind = this.state.decisions.findLast((d) => d.t === ev.t && d.primary === ev.to)
+            ?.kind;
+          const msg = ev.from === null
+            ? "Primary chosen"
+            : kind === "failback"
+            ? "Failback"
+            : "Failover triggered";
+          log.warn(msg, { from: ev.from, to: ev.to, reason, ...(kind ? { kind } : {}) });
+        }
         break;
       case "apply_failed":
       case "drift":
@@ -520,6 +554,12 @@ export class Runtime {
     await this.settled();
     await Promise.all(this.#sources.map((s) => s.close?.() ?? Promise.resolve()));
   }
+}
+
+/** Two error messages that differ only in their numbers (timings, counters, ports). */
+function sameError(a: string, b: string): boolean {
+  const norm = (x: string) => x.replace(/\d+(\.\d+)?/g, "N");
+  return norm(a) === norm(b);
 }
 
 function emptyHealth(name: string): SourceHealth {

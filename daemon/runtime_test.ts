@@ -263,3 +263,59 @@ Deno.test("order puts the primary first, then members by score", () => {
   const rt = runtime(clock);
   assert.deepEqual(orderFor(rt.state), ["cell", "starlink"]);
 });
+
+Deno.test("a collector failing the same way every tick is logged once, then 'recovered' with the count", async () => {
+  const { configure, reset } = await import("@logtape/logtape");
+  const records: { msg: string; props: Record<string, unknown> }[] = [];
+  await configure({
+    reset: true,
+    sinks: {
+      mem: (r) => records.push({ msg: String(r.message.join("")), props: r.properties }),
+    },
+    loggers: [
+      { category: ["starfail"], sinks: ["mem"], lowestLevel: "info" },
+      { category: ["logtape", "meta"], sinks: [], lowestLevel: "error" },
+    ],
+  });
+  try {
+    const clock = new VirtualClock();
+    let n = 0;
+    const rt = runtime(clock, {
+      sources: [{
+        name: "dish",
+        intervalMs: 1000,
+        collect: () => {
+          n++;
+          if (n <= 20) {
+            // The numbers change from run to run (a deadline's elapsed time), the failure does not.
+            return Promise.reject(new Error(`DEADLINE_EXCEEDED after ${2000 + n} ms`));
+          }
+          return Promise.resolve([]);
+        },
+      }],
+    });
+    await runFor(rt, clock, 25);
+    const failed = records.filter((r) => r.msg === "Collector failed");
+    const recovered = records.filter((r) => r.msg === "Collector recovered");
+    assert.equal(failed.length, 1, JSON.stringify(records.map((r) => r.msg)));
+    assert.equal(recovered.length, 1);
+    assert.equal(recovered[0].props.failed_times, 20);
+  } finally {
+    await reset();
+  }
+});
+
+Deno.test("a collector the sandbox denies is reported as a sandbox denial, not as a failure to reach", async () => {
+  const clock = new VirtualClock();
+  const rt = runtime(clock, {
+    sources: [{
+      name: "dish",
+      intervalMs: 1000,
+      collect: () =>
+        Promise.reject(new Deno.errors.NotCapable('Requires net access to "10.1.1.1:9200"')),
+    }],
+  });
+  await runFor(rt, clock, 2);
+  const h = rt.health().find((x) => x.name === "dish");
+  assert.match(h?.last_error ?? "", /^the binary's sandbox denies net access to 10\.1\.1\.1:9200;/);
+});

@@ -160,6 +160,8 @@ export async function readFileBounded(path: string, opts: ReadOptions): Promise<
     }
     return out;
   } catch (err) {
+    // A sandbox denial is the binary's, not the file's: the CLI names it as such (exit 77).
+    if (err instanceof Deno.errors.NotCapable) throw err;
     throw fileErrorOf(err, path, what);
   } finally {
     try {

@@ -14,7 +14,7 @@
  */
 
 import { parseArgs } from "node:util";
-import { V8_FLAGS } from "./compile.ts";
+import { V8_FLAGS } from "./permissions.ts";
 
 const { values } = parseArgs({ args: Deno.args, options: { quick: { type: "boolean" } } });
 const quick = values.quick === true;

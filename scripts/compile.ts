@@ -14,6 +14,28 @@
  */
 
 import { parseArgs } from "node:util";
+import {
+  buildOptionsFromEnv,
+  DISH_NET,
+  ENV_NAMES,
+  NOTIFY_NET,
+  permissionFlags,
+  READ_PATHS,
+  RUN_TOOLS,
+  V8_FLAGS,
+  WRITE_PATHS,
+} from "./permissions.ts";
+
+export {
+  DISH_NET,
+  ENV_NAMES,
+  NOTIFY_NET,
+  permissionFlags,
+  READ_PATHS,
+  RUN_TOOLS,
+  V8_FLAGS,
+  WRITE_PATHS,
+};
 
 /** Targets we build, by short name. */
 export const TARGETS = {
@@ -24,76 +46,14 @@ export const TARGETS = {
 /** A short target name. */
 export type TargetName = keyof typeof TARGETS;
 
-/** The dish's gRPC and gRPC-Web endpoints (Starlink's fixed local address). */
-export const DISH_NET = ["192.168.100.1:9200", "192.168.100.1:9201"];
-
-/** Notification services starfail can post to. */
-export const NOTIFY_NET = ["api.pushover.net:443"];
-
-/** Router tools starfail runs, and nothing else. */
-export const RUN_TOOLS = [
-  "ping",
-  "ip",
-  "uci",
-  "mwan3",
-  "iwinfo",
-  "mmcli",
-  "uqmi",
-  "gsmctl",
-  "conntrack",
-];
-
-/** Files and sockets starfail reads. */
-export const READ_PATHS = [
-  "/etc/config/starfail",
-  "/var/run/ubus/ubus.sock",
-  "/var/run/ubus.sock",
-  "/sys/class/net",
-  "/tmp/starfail",
-];
-
-/** Files and sockets starfail writes (the config through a temp file beside it, and the log). */
-export const WRITE_PATHS = [
-  "/etc/config/starfail",
-  "/etc/config/.starfail.tmp",
-  "/var/run/ubus/ubus.sock",
-  "/var/run/ubus.sock",
-  "/var/log/starfail.log",
-  "/var/log/starfail.log.1",
-  "/tmp/starfail",
-];
-
-/** Environment variables read: ours, NO_COLOR, and those @grpc/grpc-js reads at import. */
-export const ENV_NAMES = [
-  "STARFAIL_CONFIG",
-  "STARFAIL_UBUS_SOCKET",
-  "STARFAIL_DEBUG",
-  "NO_COLOR",
-  "GRPC_TRACE",
-  "GRPC_VERBOSITY",
-  "GRPC_NODE_TRACE",
-  "GRPC_NODE_VERBOSITY",
-  "GRPC_NODE_USE_ALTERNATIVE_RESOLVER",
-  "GRPC_EXPERIMENTAL_ENABLE_OUTLIER_DETECTION",
-  "GRPC_SSL_CIPHER_SUITES",
-  "GRPC_DEFAULT_SSL_ROOTS_FILE_PATH",
-  "GRPC_NODE_DEBUG_SEND_ERROR_DETAILS",
-  "grpc_proxy",
-  "no_grpc_proxy",
-  "http_proxy",
-  "https_proxy",
-  "no_proxy",
-];
-
-/** V8 flags that keep the committed heap small on a router (see toolchain notes). */
-export const V8_FLAGS = "--max-old-space-size=32,--max-semi-space-size=1";
-
 /** Options for {@linkcode compileArgs}. */
 export interface CompileOptions {
   /** Output directory. */
   outDir: string;
   /** Extra `--allow-net` hosts (webhook hosts, TCP/DNS probe targets), `host:port`. */
   extraNet?: string[];
+  /** Extra folders holding the router tools (`STARFAIL_TOOL_DIRS`). */
+  toolDirs?: string[];
 }
 
 /**
@@ -108,7 +68,6 @@ export interface CompileOptions {
 export function compileArgs(target: TargetName, opts: CompileOptions): string[] {
   return [
     "compile",
-    "--no-prompt",
     // --v8-flags below also limit the compiling process itself, and a 32 MB heap is too small
     // for the type checker: the task type-checks first, in a normal process, then compiles.
     "--no-check",
@@ -130,25 +89,131 @@ export function compileArgs(target: TargetName, opts: CompileOptions): string[] 
     "node_modules/@types",
     "--exclude",
     "node_modules/undici-types",
-    ...permissionFlags(opts.extraNet),
+    ...permissionFlags({ extraNet: opts.extraNet ?? [], toolDirs: opts.toolDirs ?? [] }),
     `--v8-flags=${V8_FLAGS}`,
     "main.ts",
   ];
 }
 
+/** ELF `e_machine` of each target. */
+const ELF_MACHINE: Record<TargetName, number> = { x86_64: 0x3e, aarch64: 0xb7 };
+
+/** Text only the full deno CLI carries (`deno run --help`); denort has no subcommands. */
+const FULL_DENO_MARKER = "Run a JavaScript or TypeScript program";
+
+/** Whether `needle` occurs in the file, read in chunks (the runtime is ~100 MB). */
+async function fileContains(path: string, needles: string[]): Promise<boolean[]> {
+  const enc = new TextEncoder();
+  const pats = needles.map((n) => enc.encode(n));
+  const found = needles.map(() => false);
+  const overlap = Math.max(...pats.map((p) => p.length));
+  using file = await Deno.open(path);
+  const buf = new Uint8Array(1 << 20);
+  let carry = new Uint8Array(0);
+  while (true) {
+    const n = await file.read(buf);
+    if (n === null) break;
+    const chunk = new Uint8Array(carry.length + n);
+    chunk.set(carry);
+    chunk.set(buf.subarray(0, n), carry.length);
+    pats.forEach((p, k) => {
+      if (!found[k] && indexOf(chunk, p) >= 0) found[k] = true;
+    });
+    if (found.every((f) => f)) break;
+    carry = chunk.slice(Math.max(0, chunk.length - overlap));
+  }
+  return found;
+}
+
+function indexOf(hay: Uint8Array, needle: Uint8Array): number {
+  const first = needle[0];
+  for (
+    let i = hay.indexOf(first);
+    i >= 0 && i <= hay.length - needle.length;
+    i = hay.indexOf(first, i + 1)
+  ) {
+    let k = 1;
+    while (k < needle.length && hay[i + k] === needle[k]) k++;
+    if (k === needle.length) return i;
+  }
+  return -1;
+}
+
 /**
- * The permission flags baked into the binary; `deno run` with exactly these
- * behaves like the compiled binary as far as permissions go (the tests use it).
+ * Checks that `path` is a denort (Deno's slim runtime) for `target` and Deno
+ * `version`: an ELF executable for the target's machine, carrying the
+ * version, and not the full deno CLI (which `deno compile` would wrap into a
+ * 110 MB file that behaves like `deno`, not like starfail). Resolves to null
+ * when it is, else one line saying what it is instead.
  */
-export function permissionFlags(extraNet: string[] = []): string[] {
-  const net = [...DISH_NET, ...NOTIFY_NET, ...extraNet];
-  return [
-    `--allow-net=${net.join(",")}`,
-    `--allow-run=${RUN_TOOLS.join(",")}`,
-    `--allow-read=${READ_PATHS.join(",")}`,
-    `--allow-write=${WRITE_PATHS.join(",")}`,
-    `--allow-env=${ENV_NAMES.join(",")}`,
-  ];
+export async function checkDenort(
+  path: string,
+  target: TargetName,
+  version: string = Deno.version.deno,
+): Promise<string | null> {
+  const why = (what: string) =>
+    `DENORT_BIN=${path} ${what}; fix: unzip denort-${TARGETS[target]}.zip of Deno ${version} ` +
+    `and point DENORT_BIN at the denort inside`;
+  let head: Uint8Array;
+  try {
+    using file = await Deno.open(path);
+    head = new Uint8Array(20);
+    const n = await file.read(head);
+    if (n === null || n < 20) return why("is not an ELF executable (too short)");
+  } catch (err) {
+    return why(`cannot be read (${(err as Error).message.split("\n")[0]})`);
+  }
+  if (head[0] !== 0x7f || head[1] !== 0x45 || head[2] !== 0x4c || head[3] !== 0x46) {
+    return why("is not an ELF executable");
+  }
+  const machine = head[18] | (head[19] << 8);
+  if (machine !== ELF_MACHINE[target]) {
+    const other = (Object.keys(ELF_MACHINE) as TargetName[]).find((t) =>
+      ELF_MACHINE[t] === machine
+    );
+    return why(`is built for ${other ?? `ELF machine 0x${machine.toString(16)}`}, not ${target}`);
+  }
+  const [isFull, hasVersion] = await fileContains(path, [FULL_DENO_MARKER, version]);
+  if (isFull) return why("is the full deno CLI, not denort");
+  if (!hasVersion) return why(`is not Deno ${version}'s denort (the version string is missing)`);
+  return null;
+}
+
+/**
+ * Runs the built binary the way a user first would — `version`, `config
+ * validate`, `demo --duration 30` — and returns one line per failure.
+ */
+export async function smokeTest(binary: string): Promise<string[]> {
+  const problems: string[] = [];
+  const run = async (args: string[], timeoutMs: number) => {
+    const child = new Deno.Command(binary, {
+      args,
+      stdout: "piped",
+      stderr: "piped",
+      env: { NO_COLOR: "1" },
+    }).spawn();
+    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+    const out = await child.output();
+    clearTimeout(timer);
+    const err = new TextDecoder().decode(out.stderr).trim().split("\n")[0] ?? "";
+    if (out.code !== 0) problems.push(`${binary} ${args.join(" ")}: exit ${out.code} ${err}`);
+    return new TextDecoder().decode(out.stdout);
+  };
+  const version = await run(["version"], 30_000);
+  if (!/^starfail /.test(version)) {
+    problems.push(`${binary} version printed ${JSON.stringify(version.slice(0, 80))}`);
+  }
+  await Deno.mkdir("/tmp/starfail", { recursive: true });
+  const cfg = await Deno.makeTempFile({ dir: "/tmp/starfail", suffix: ".uci" });
+  try {
+    await Deno.copyFile("scripts/starfail.uci.example", cfg);
+    await run(["config", "validate", "--config", cfg], 30_000);
+  } finally {
+    await Deno.remove(cfg);
+  }
+  const demo = await run(["demo", "--duration", "30", "--json"], 90_000);
+  if (!/"reason":"failback/.test(demo)) problems.push(`${binary} demo: no failback in the summary`);
+  return problems;
 }
 
 /**
@@ -188,12 +253,18 @@ async function compileOne(deno: string, target: TargetName, opts: CompileOptions
   }).output();
   const stderr = new TextDecoder().decode(out.stderr);
   if (out.code === 0) {
-    const size = (await Deno.stat(`${opts.outDir}/starfail-${target}-linux`)).size;
-    console.log(
-      `compile ${target}: ${opts.outDir}/starfail-${target}-linux (${
-        (size / 1048576).toFixed(1)
-      } MiB)`,
-    );
+    const binary = `${opts.outDir}/starfail-${target}-linux`;
+    const size = (await Deno.stat(binary)).size;
+    console.log(`compile ${target}: ${binary} (${(size / 1048576).toFixed(1)} MiB)`);
+    // Smoke test where the binary can run here (same architecture as this machine).
+    if (Deno.build.arch === target) {
+      const problems = await smokeTest(binary.startsWith("/") ? binary : `./${binary}`);
+      for (const p of problems) console.error(`compile ${target}: smoke test: ${p}`);
+      if (problems.length > 0) return 1;
+      console.log(
+        `compile ${target}: smoke test passed (version, config validate, demo --duration 30)`,
+      );
+    }
     return 0;
   }
   const why = explainFailure(stderr, target);
@@ -242,11 +313,23 @@ if (import.meta.main) {
     );
     Deno.exit(64);
   }
-  const extraNet = (Deno.env.get("STARFAIL_EXTRA_NET") ?? "").split(",").filter((s) => s !== "");
+  const denort = Deno.env.get("DENORT_BIN");
+  if (denort) {
+    const bad = await checkDenort(denort, wanted[0]);
+    if (bad !== null) {
+      console.error(`compile ${wanted[0]}: ${bad}`);
+      Deno.exit(1);
+    }
+  }
+  const { extraNet, toolDirs } = buildOptionsFromEnv();
   await Deno.mkdir(values["out-dir"]!, { recursive: true });
   let failed = 0;
   for (const t of wanted) {
-    failed += await compileOne(Deno.execPath(), t, { outDir: values["out-dir"]!, extraNet });
+    failed += await compileOne(Deno.execPath(), t, {
+      outDir: values["out-dir"]!,
+      extraNet,
+      toolDirs,
+    });
   }
   Deno.exit(failed === 0 ? 0 : 1);
 }

@@ -13,6 +13,7 @@ import { runCommand } from "../collectors/exec.ts";
 import type { ToolRunner } from "../daemon/daemon.ts";
 import { type Broker, startBroker } from "../ubus/broker.ts";
 import { createFakeRouter, type FakeRouter } from "./fakebin/fake_router.ts";
+import { FAKE_TOOLS, runFakeTool } from "./fakebin/inproc.ts";
 import { RouterSim } from "./ubus_sims.ts";
 
 /** Member (mwan3 member section) names of the simulated router. */
@@ -127,8 +128,8 @@ export interface SimRouter {
   stop(): Promise<void>;
 }
 
-/** Starts the simulated router with files under `dir`; all uplinks healthy. */
-export async function startSimRouter(opts: { dir: string }): Promise<SimRouter> {
+/** Starts the simulated router with files under `dir` (and its ubus socket at `socket`, default `dir/ubus.sock`); all uplinks healthy. */
+export async function startSimRouter(opts: { dir: string; socket?: string }): Promise<SimRouter> {
   const netDir = `${opts.dir}/net`;
   await Deno.mkdir(netDir, { recursive: true });
   const setPing: SimRouter["setPing"] = (device, state) =>
@@ -141,18 +142,20 @@ export async function startSimRouter(opts: { dir: string }): Promise<SimRouter> 
   // environment of each call (the process environment stays untouched).
   const mwan3File = `${opts.dir}/mwan3.uci`;
   await Deno.writeTextFile(mwan3File, mwan3Config());
-  const fake = await createFakeRouter({ mwan3Config: mwan3File, online: ["wan", "wwan", "wifi"] });
-  const fakebin = new URL("./fakebin/", import.meta.url).pathname;
-  const fakes: Record<string, string> = {
-    uci: `${fakebin}uci`,
-    mwan3: `${fakebin}mwan3`,
-    ping: `${fakebin}ping`,
-  };
+  const fake = await createFakeRouter({
+    mwan3Config: mwan3File,
+    online: ["wan", "wwan", "wifi"],
+    parentDir: opts.dir,
+  });
+  // In-process (sim/fakebin/inproc.ts): nothing is spawned but the real tools (`ip`), so the
+  // demo runs under the compiled binary's permissions.
   const toolEnv = { ...fake.env, FAKE_NET_DIR: netDir };
   const run: ToolRunner = (cmd, args, o) =>
-    runCommand(fakes[cmd] ?? cmd, args, { ...o, env: { ...o.env, ...toolEnv } });
+    FAKE_TOOLS.includes(cmd)
+      ? runFakeTool(cmd, args, { ...o, env: { ...o.env, ...toolEnv } })
+      : runCommand(cmd, args, o);
 
-  const socket = `${opts.dir}/ubus.sock`;
+  const socket = opts.socket ?? `${opts.dir}/ubus.sock`;
   const broker: Broker = await startBroker({ path: socket });
   const sim = new RouterSim({
     socket,

@@ -116,10 +116,10 @@ Deno.test("cli failover, restore and recheck change the daemon's state", async (
   });
 });
 
-Deno.test("cli: unknown member is one line from the daemon, exit 1", async () => {
+Deno.test("cli: unknown member is one line from the daemon, exit 65", async () => {
   await withDaemon(async (socket) => {
     const r = await capture(() => metrics.run(["nosuch", "--socket", socket]));
-    assert.equal(r.code, 1);
+    assert.equal(r.code, 65);
     assert.equal(
       r.err,
       "starfail metrics: Not found: unknown member 'nosuch'; known members: starlink, cellular, wifi",

@@ -9,6 +9,11 @@
  * only on wrong routing or an outcome missed within a generous deadline, never
  * on a slow machine's timing: the timings are printed (see docs/e2e.md).
  *
+ * Why the daemon runs with -A here: it talks to an in-process ubus broker on a socket in a temp
+ * folder, which the binary's permissions (exact socket paths) do not cover. The same failover
+ * story under exactly the binary's permissions, with OpenWrt's real ubusd at the default socket
+ * path and default timings, is `test/stop_netns_test.ts`.
+ *
  * Run alone: `sudo node_modules/.bin/deno test -A test/e2e_netns_test.ts`
  *
  * @module

@@ -1,26 +1,26 @@
 /**
- * The entry point under exactly the permissions the compiled binary gets
- * (`scripts/compile.ts`): the everyday commands must work with them, and
- * grpc-js must import (it reads environment variables at import time).
+ * The entry point under exactly the permissions and V8 flags the compiled
+ * binary gets (`scripts/permissions.ts`, as `deno task scoped` runs it): the
+ * everyday commands, `demo` and `replay` must work with them, and grpc-js
+ * must import (it reads environment variables at import time).
  */
 import assert from "node:assert/strict";
-import { permissionFlags } from "../scripts/compile.ts";
+import { scopedRunArgs, V8_FLAGS } from "../scripts/permissions.ts";
 
 const root = new URL("..", import.meta.url).pathname;
 
 async function starfail(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--no-prompt", ...permissionFlags(), `${root}main.ts`, ...args],
+    args: [...scopedRunArgs(`${root}main.ts`), ...args],
     cwd: root,
     stdout: "piped",
     stderr: "piped",
     env: { NO_COLOR: "1" },
   }).output();
   const d = new TextDecoder();
-  // Deno notes tools missing from this machine's PATH ("Info Failed to resolve 'uci' for
-  // allow-run"); on a router they exist. Those notes are not starfail's output.
-  const stderr = d.decode(out.stderr).split("\n").filter((l) => !/^Info Failed to resolve/.test(l))
-    .join("\n");
+  const stderr = d.decode(out.stderr);
+  // Tools are allowed by absolute path, so Deno resolves nothing and notes nothing.
+  assert.doesNotMatch(stderr, /Failed to resolve/);
   return { code: out.code, stdout: d.decode(out.stdout), stderr };
 }
 
@@ -80,3 +80,106 @@ function isWritable(dir: string): boolean {
     return false;
   }
 }
+
+/** Folders and sockets the demo may leave in /tmp/starfail (none, after it ends). */
+function demoLeftovers(): string[] {
+  try {
+    return [...Deno.readDirSync("/tmp/starfail")].map((e) => e.name)
+      .filter((n) => n.startsWith("demo_") || n.startsWith("demo-ubus-"));
+  } catch {
+    return [];
+  }
+}
+
+Deno.test("with the binary's permissions: demo --duration 30 fails over and back, leaves nothing", async () => {
+  const before = new Set(demoLeftovers());
+  const r = await starfail(["demo", "--duration", "30", "--json", "--no-color"]);
+  assert.equal(r.code, 0, r.stderr);
+  const summary = JSON.parse(r.stdout.trim().split("\n").at(-1)!).summary;
+  const moves = summary.switches.filter((s: { from: string | null }) => s.from !== null);
+  assert.ok(moves.length >= 2, JSON.stringify(summary.switches));
+  assert.equal(moves[0].from, "wan_m1_w3");
+  assert.equal(moves.at(-1).to, "wan_m1_w3");
+  assert.match(moves.at(-1).reason, /^failback/);
+  assert.doesNotMatch(r.stdout + r.stderr, /sandbox denies|NotCapable|Requires \w+ access/);
+  assert.deepEqual(demoLeftovers().filter((n) => !before.has(n)), []);
+});
+
+Deno.test("with the binary's permissions: Ctrl-C and SIGTERM during demo clean up (exit 130/143)", async () => {
+  for (const [sig, code] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
+    const before = new Set(demoLeftovers());
+    const proc = new Deno.Command(Deno.execPath(), {
+      args: [...scopedRunArgs(`${root}main.ts`), "demo", "--duration", "60", "--json"],
+      cwd: root,
+      stdout: "piped",
+      stderr: "piped",
+      env: { NO_COLOR: "1" },
+    }).spawn();
+    const reader = proc.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    let out = "";
+    while (!out.includes("Primary chosen")) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      out += value;
+    }
+    assert.ok(demoLeftovers().some((n) => !before.has(n)), "the demo made no folder to clean");
+    proc.kill(sig);
+    const st = await proc.status;
+    await reader.cancel();
+    await proc.stderr.cancel();
+    assert.equal(st.code, code, `${sig}`);
+    assert.deepEqual(demoLeftovers().filter((n) => !before.has(n)), [], `${sig} left files`);
+  }
+});
+
+Deno.test("with the binary's permissions: replay of a trace in /tmp/starfail", async () => {
+  await Deno.mkdir("/tmp/starfail", { recursive: true });
+  const trace = await Deno.makeTempFile({ dir: "/tmp/starfail", suffix: ".jsonl" });
+  try {
+    const lines = [
+      JSON.stringify({
+        starfail_trace: 1,
+        members: [
+          { name: "sat", class: "starlink", weight: 100 },
+          { name: "cell", class: "cellular", weight: 80 },
+        ],
+      }),
+    ];
+    for (let t = 0; t < 120; t++) {
+      const out = t >= 30 && t < 50;
+      lines.push(JSON.stringify({ t, member: "sat", loss_pct: out ? 100 : 0, latency_ms: 40 }));
+      lines.push(JSON.stringify({ t, member: "cell", loss_pct: 0, latency_ms: 60 }));
+    }
+    await Deno.writeTextFile(trace, lines.join("\n") + "\n");
+    const r = await starfail(["replay", trace]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /cell/);
+  } finally {
+    await Deno.remove(trace);
+  }
+});
+
+Deno.test("the scoped run carries the V8 flags", () => {
+  assert.ok(scopedRunArgs("main.ts").includes(`--v8-flags=${V8_FLAGS}`));
+});
+
+Deno.test("with the binary's permissions: a webhook host the build lacks is one line with the fix", async () => {
+  await Deno.mkdir("/tmp/starfail", { recursive: true });
+  const cfg = await Deno.makeTempFile({ dir: "/tmp/starfail", suffix: ".uci" });
+  try {
+    await Deno.writeTextFile(
+      cfg,
+      "config starfail 'notifications'\n\toption webhook_url 'https://hooks.example.net/x'\n",
+    );
+    const r = await starfail(["config", "validate", "--config", cfg]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(
+      r.stderr.trim(),
+      "warning: the binary's sandbox denies net access to hooks.example.net:443 (needed by " +
+        "notifications.webhook_url); rebuild with STARFAIL_EXTRA_NET=hooks.example.net:443 deno " +
+        "task compile (the binary cannot widen its own permissions)",
+    );
+  } finally {
+    await Deno.remove(cfg);
+  }
+});

@@ -122,3 +122,32 @@ Deno.test("rpcd ACL: read group has only read methods, write group adds the writ
     "every ubus method of the starfail object is in exactly one ACL list",
   );
 });
+
+Deno.test("init script: the binary's flags are baked in (one definition), stop fits term_timeout", async () => {
+  const init = await Deno.readTextFile(`${DIR}starfail.init`);
+  // Permissions and V8 flags come only from scripts/permissions.ts via deno compile.
+  assert.doesNotMatch(init, /--allow-|--v8-flags|-A\b/);
+  const term = Number(/procd_set_param term_timeout (\d+)/.exec(init)?.[1]);
+  // cli/daemon.ts: the safety exit fires after 8 s; a clean stop takes well under 1 s.
+  assert.ok(term > 8, `term_timeout ${term} s must exceed the daemon's 8 s safety exit`);
+  // No LD_* in the service environment: Deno refuses to spawn tools with it unless
+  // --allow-run is unrestricted.
+  assert.doesNotMatch(init, /LD_LIBRARY_PATH|LD_PRELOAD/);
+});
+
+Deno.test("deno tasks and npm scripts that run main.ts go through scripts/scoped.ts (the one definition)", async () => {
+  const tasks = JSON.parse(await Deno.readTextFile(new URL("../../deno.json", import.meta.url)))
+    .tasks as Record<string, string>;
+  for (const [name, cmd] of Object.entries(tasks)) {
+    if (/main\.ts/.test(cmd)) assert.fail(`task ${name} runs main.ts directly: ${cmd}`);
+  }
+  assert.match(tasks.scoped, /scripts\/scoped\.ts$/);
+  const scripts = JSON.parse(
+    await Deno.readTextFile(new URL("../../package.json", import.meta.url)),
+  )
+    .scripts as Record<string, string>;
+  for (const [name, cmd] of Object.entries(scripts)) {
+    if (/main\.ts/.test(cmd)) assert.fail(`npm script ${name} runs main.ts directly: ${cmd}`);
+  }
+  assert.match(tasks.demo, /scripts\/scoped\.ts demo$/);
+});

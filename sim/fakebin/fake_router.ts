@@ -58,9 +58,12 @@ interface StateFile {
  * ```
  */
 export async function createFakeRouter(
-  opts: { mwan3Config: string; online?: string[] },
+  opts: { mwan3Config: string; online?: string[]; parentDir?: string },
 ): Promise<FakeRouter> {
-  const dir = await Deno.makeTempDir({ prefix: "starfail_router_" });
+  const dir = await Deno.makeTempDir({
+    prefix: "starfail_router_",
+    ...(opts.parentDir !== undefined ? { dir: opts.parentDir } : {}),
+  });
   await Deno.mkdir(`${dir}/config`);
   await Deno.copyFile(opts.mwan3Config, `${dir}/config/mwan3`);
   const stateFile = `${dir}/mwan3_state.json`;
