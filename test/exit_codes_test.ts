@@ -128,8 +128,10 @@ Deno.test("exit codes: each README code, caused for real", async (t) => {
       }
       tested.add(70);
     });
-    await t.step("74 I/O error: a trace that is a folder", async () => {
-      expect(await starfail(["replay", dir]), 74, /cannot read/);
+    await t.step("74 I/O error: a trace that is a symbolic link loop", async () => {
+      const loop = `${dir}/loop.trace`;
+      await Deno.symlink(loop, loop);
+      expect(await starfail(["replay", loop]), 74, /symbolic link loop/);
     });
     await t.step("77 the binary's sandbox denies it (named as such)", async () => {
       expect(

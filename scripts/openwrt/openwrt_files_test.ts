@@ -4,7 +4,7 @@ import { STARFAIL_ARGS } from "../../ubus/starfail_object.ts";
 
 const DIR = new URL("./", import.meta.url).pathname;
 const READ_METHODS = ["status", "members", "metrics", "history", "events", "config_get", "info"];
-const WRITE_METHODS = ["failover", "restore", "recheck", "setlog"];
+const WRITE_METHODS = ["failover", "restore", "recheck", "setlog", "notify_test"];
 
 async function sh(
   script: string,
