@@ -100,7 +100,7 @@ Deno.test("with the binary's permissions: demo --duration 30 fails over and back
   assert.ok(moves.length >= 2, JSON.stringify(summary.switches));
   assert.equal(moves[0].from, "wan_m1_w3");
   assert.equal(moves.at(-1).to, "wan_m1_w3");
-  assert.match(moves.at(-1).reason, /^failback/);
+  assert.match(moves.at(-1).reason, /^(fast )?failback/);
   assert.doesNotMatch(r.stdout + r.stderr, /sandbox denies|NotCapable|Requires \w+ access/);
   assert.deepEqual(demoLeftovers().filter((n) => !before.has(n)), []);
 });
