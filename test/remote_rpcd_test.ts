@@ -124,7 +124,7 @@ async function bothRouters(
   const local = new LocalRouter({
     ubus: client,
     run: runCommand,
-    uci: { command: OPENWRT.uci, args: ["-c", localConf, "-p", `${localConf}/.save`] },
+    uci: { command: OPENWRT.uci, args: ["-c", localConf, "-t", `${localConf}/.save`] },
   });
   const remote = remoteRouter(r.url);
   return [

@@ -144,6 +144,9 @@ export async function startRpcdRouter(opts: RpcdRouterOptions): Promise<RpcdRout
     `mount -t overlay overlay -o lowerdir=/etc,upperdir=${etcUp},workdir=${dir}/etc_work /etc`,
     `mount -t overlay overlay -o lowerdir=${OPENWRT.prefix},upperdir=${owUp},workdir=${dir}/ow_work ${OPENWRT.prefix}`,
     "mount -t tmpfs tmpfs /run",
+    // uci's staging folder (rpcd's sessions stage changes there): the router's own, not the host's.
+    "mkdir -p /tmp/.uci",
+    "mount -t tmpfs tmpfs /tmp/.uci",
     "echo ready",
     "exec sleep 86400",
   ].join(" && ");
@@ -246,7 +249,7 @@ export async function startRpcdRouter(opts: RpcdRouterOptions): Promise<RpcdRout
     dataDir,
     async uci(...args: string[]) {
       const r = await new Deno.Command(OPENWRT.uci, {
-        args: ["-c", configDir, ...args],
+        args: ["-c", configDir, "-t", `${dir}/uci_save`, ...args],
         stdout: "piped",
         stderr: "piped",
         signal: AbortSignal.timeout(5000),
