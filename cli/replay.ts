@@ -10,8 +10,8 @@ import { CliError, type CommandSpec, EXIT, parseCommand } from "./args.ts";
 import { loadConfig } from "../config/mod.ts";
 import { engineConfig } from "../engine/config.ts";
 import { applyMemberConfig, engineConfigFromConfig } from "../engine/from_config.ts";
-import { replay, type ReplayResult } from "../engine/replay.ts";
-import { readTraceFile, TraceFileError } from "../engine/trace_file.ts";
+import { replayObservations, type ReplayResult } from "../engine/replay.ts";
+import { openTraceFile, TraceFileError, type TraceStream } from "../engine/trace_file.ts";
 import type { Trace } from "../engine/trace.ts";
 
 /** How `starfail replay` is called. */
@@ -34,9 +34,13 @@ export const spec: CommandSpec = {
   maxPositionals: 1,
 };
 
-async function loadTrace(path: string): Promise<Trace> {
+/**
+ * Runs `f`, turning a {@linkcode TraceFileError} into the CLI's one-line error
+ * and exit code (the trace is read while it is replayed, so both can throw it).
+ */
+function withTraceErrors<T>(f: () => T): T {
   try {
-    return await readTraceFile(path);
+    return f();
   } catch (err) {
     if (err instanceof TraceFileError) {
       const code = err.kind === "missing"
@@ -104,15 +108,18 @@ export async function run(argv: string[]): Promise<number> {
   if (parsed === null) return EXIT.OK;
   const file = parsed.positionals[0];
   const configPath = parsed.values.config;
-  let trace = await loadTrace(file);
+  // Streamed: the file is read as it is replayed, never held whole (a 24 h trace is 30 MB).
+  const stream: TraceStream = withTraceErrors(() => openTraceFile(file));
+  let members = stream.members;
   let cfg = engineConfig();
   if (typeof configPath === "string") {
     const loaded = await loadConfig(configPath);
     for (const w of loaded.warnings) console.error(w);
     cfg = engineConfigFromConfig(loaded.config);
-    trace = { ...trace, members: applyMemberConfig(trace.members, loaded.config) };
+    members = applyMemberConfig(members, loaded.config);
   }
-  const result = replay(trace, cfg);
+  const result = withTraceErrors(() => replayObservations(members, stream.observations, cfg));
+  const trace: Trace = { members, observations: [] };
   if (parsed.values.json) {
     const out = result.changes.map((c) =>
       JSON.stringify({ t: c.t, primary: c.primary, from: c.from, kind: c.kind, reason: c.reason })

@@ -36,11 +36,19 @@ export {
 } from "./engine.ts";
 export { type ScoreExplanation, type ScoreTerm, subScore } from "./scoring.ts";
 export { PREDICTIVE_RULES, PREDICTIVE_THRESHOLDS, ruleRateLimitS } from "./predictive.ts";
-export { formatTrace, parseTrace, type Trace, TRACE_VERSION, TraceError } from "./trace.ts";
-export { readTraceFile, TraceFileError } from "./trace_file.ts";
+export {
+  formatTrace,
+  parseTrace,
+  parseTraceLines,
+  type Trace,
+  TRACE_VERSION,
+  TraceError,
+} from "./trace.ts";
+export { openTraceFile, readTraceFile, TraceFileError, type TraceStream } from "./trace_file.ts";
 export {
   type PrimaryChange,
   replay,
+  replayObservations,
   type ReplayOptions,
   type ReplayResult,
   type ReplaySummary,

@@ -13,6 +13,7 @@ import type { EngineConfig } from "./config.ts";
 import { createEngine, observe, tick, type TickResult } from "./engine.ts";
 import type { DecisionKind, EngineEvent, EngineState } from "./state.ts";
 import type { Trace } from "./trace.ts";
+import type { MemberSpec, Observation } from "./types.ts";
 
 /** One change of primary. */
 export interface PrimaryChange {
@@ -78,17 +79,39 @@ export interface ReplayOptions {
  * ```
  */
 export function replay(trace: Trace, config: EngineConfig, opts: ReplayOptions = {}): ReplayResult {
+  return replayObservations(trace.members, trace.observations, config, opts);
+}
+
+/**
+ * {@linkcode replay} over observations that arrive one by one (a trace file
+ * read as it is replayed, `engine/trace_file.ts` `openTraceFile`): the same
+ * result as `replay` on the same observations, holding none of them.
+ *
+ * @example
+ * ```ts
+ * const { members, observations } = openTraceFile("night.jsonl");
+ * replayObservations(members, observations, engineConfig()).summary.switches;
+ * ```
+ */
+export function replayObservations(
+  members: MemberSpec[],
+  observations: Iterable<Observation>,
+  config: EngineConfig,
+  opts: ReplayOptions = {},
+): ReplayResult {
   const step = config.poll_interval_ms / 1000;
-  const obs = trace.observations;
-  const t0 = obs.length > 0 ? obs[0].t : 0;
-  const tEnd = obs.length > 0 ? obs[obs.length - 1].t : 0;
-  let state = createEngine(trace.members, config, t0);
+  const it = observations[Symbol.iterator]();
+  let next: Observation | undefined = it.next().value ?? undefined;
+  let count = 0;
+  const t0 = next !== undefined ? next.t : 0;
+  // The last observation's time, known once the stream is exhausted (replay stops there).
+  let tEnd = next === undefined ? t0 : Infinity;
+  let state = createEngine(members, config, t0);
   const changes: PrimaryChange[] = [];
   const byKind: Record<string, number> = {};
   const primaryS: Record<string, number> = {};
   const downs: Record<string, number> = {};
   let predictive = 0;
-  let i = 0;
   let ticks = 0;
   let lastT = t0;
   const runTick = (t: number): TickResult => {
@@ -120,8 +143,12 @@ export function replay(trace: Trace, config: EngineConfig, opts: ReplayOptions =
   };
   for (let k = 0;; k++) {
     const t = t0 + k * step;
-    while (i < obs.length && obs[i].t <= t) {
-      const o = obs[i++];
+    while (next !== undefined && next.t <= t) {
+      const o = next;
+      count++;
+      const r = it.next();
+      next = r.done ? undefined : r.value;
+      if (next === undefined) tEnd = o.t;
       const linkDrop = o.link_up === false && o.t > lastT && linkWasUp(state, o.member);
       state = observe(state, o);
       if (linkDrop && ticks > 0) runTick(o.t);
@@ -134,7 +161,7 @@ export function replay(trace: Trace, config: EngineConfig, opts: ReplayOptions =
     changes,
     summary: {
       duration_s: round3(lastT - t0),
-      observations: obs.length,
+      observations: count,
       ticks,
       switches: changes.filter((c) => c.from !== null).length,
       switches_by_kind: byKind,

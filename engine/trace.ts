@@ -181,22 +181,52 @@ function parseObservation(
  */
 export function parseTrace(text: string): Trace {
   const lines = text.split("\n");
-  let i = 0;
-  while (i < lines.length && lines[i].trim() === "") i++;
-  if (i >= lines.length) throw new TraceError(1, "the trace is empty; expected a header line");
-  if (i > 0) throw new TraceError(i + 1, "the header must be the first line");
-  const members = parseHeader(parseLine(lines[0], 1));
-  const names = new Set(members.map((m) => m.name));
-  const observations: Observation[] = [];
-  let lastT = 0;
-  for (let n = 1; n < lines.length; n++) {
-    const text = lines[n].trim();
-    if (text === "") continue;
-    const obs = parseObservation(parseLine(text, n + 1), n + 1, names, lastT);
-    lastT = obs.t;
-    observations.push(obs);
+  const { members, observations } = parseTraceLines(lines);
+  return { members, observations: [...observations] };
+}
+
+/**
+ * Parses a trace given as lines, lazily: the header at once, each observation
+ * when the returned iterable reaches it (so a file read line by line is never
+ * held whole). Throws {@linkcode TraceError} at the first problem, the
+ * observations' problems while iterating. The iterable can be walked once.
+ *
+ * @example
+ * ```ts
+ * const { members, observations } = parseTraceLines(['{"starfail_trace":1,"members":[{"name":"sl","class":"starlink","weight":100}]}']);
+ * for (const o of observations) console.log(o.t);
+ * ```
+ */
+export function parseTraceLines(
+  lines: Iterable<string>,
+): { members: MemberSpec[]; observations: Iterable<Observation> } {
+  const it = lines[Symbol.iterator]();
+  const first = it.next();
+  if (first.done) throw new TraceError(1, "the trace is empty; expected a header line");
+  if (first.value.trim() === "") {
+    // Blank lines before the header: name where the header really is, as before.
+    let n = 1;
+    for (let r = it.next(); !r.done; r = it.next()) {
+      n++;
+      if (r.value.trim() !== "") throw new TraceError(n, "the header must be the first line");
+    }
+    throw new TraceError(1, "the trace is empty; expected a header line");
   }
-  return { members, observations };
+  const members = parseHeader(parseLine(first.value, 1));
+  const names = new Set(members.map((m) => m.name));
+  function* observations(): Generator<Observation> {
+    let lastT = 0;
+    let n = 1;
+    for (let r = it.next(); !r.done; r = it.next()) {
+      n++;
+      const text = r.value.trim();
+      if (text === "") continue;
+      const obs = parseObservation(parseLine(text, n), n, names, lastT);
+      lastT = obs.t;
+      yield obs;
+    }
+  }
+  return { members, observations: observations() };
 }
 
 /** Serialises a trace as JSON Lines (the inverse of {@linkcode parseTrace}). */
