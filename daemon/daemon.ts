@@ -23,9 +23,11 @@ import {
   type CellularSource,
   detectCellular,
 } from "../collectors/cellular.ts";
-import {
-  type DishHistoryState,
-  type DishOutageRecord,
+// Types only: the collector (protobufjs, @grpc/grpc-js, node:http2) is loaded when a dish is
+// configured, so a router without Starlink never pays for it (see README "Footprint").
+import type {
+  DishHistoryState,
+  DishOutageRecord,
   StarlinkCollector,
 } from "../collectors/starlink.ts";
 import { findDefaultRule, Mwan3Controller, policyMembers } from "../controllers/mwan3.ts";
@@ -523,6 +525,7 @@ async function assemble(
   let starlink: StarlinkCollector | null = null;
   const dishMember = members.find((m) => m.class === "starlink");
   if (cfg.starlink.enabled && dishMember !== undefined) {
+    const { StarlinkCollector } = await import("../collectors/starlink.ts");
     starlink = new StarlinkCollector({
       member: dishMember.name,
       host: cfg.starlink.host,

@@ -7,6 +7,8 @@
  *   script on seeded scenarios; engine throughput on a 24 h trace.
  * - `bench_daemon.ts`: the daemon loop for a simulated week (RSS, CPU per tick).
  * - `bench_starlink.ts`: 100,000 dish polls against the simulator (RSS, CPU per poll).
+ * - `bench_footprint.ts`: the daemon as shipped (binary's flags, every collector busy) vs a
+ *   sleeping Deno; growth per simulated day; cold start of `status`; peak RSS of a 24 h replay.
  *
  * Usage: deno run -A scripts/bench.ts [--quick]
  *
@@ -34,6 +36,8 @@ const runs: { name: string; script: string; args: string[]; v8: string }[] = [
     args: ["--polls", quick ? "5000" : "100000", "--variants", "default,small"],
     v8: "",
   },
+  // The shipped daemon's RSS vs a sleeping Deno, cold start, replay; its own process per part.
+  { name: "footprint", script: "bench_footprint.ts", args: quick ? ["--quick"] : [], v8: "" },
 ];
 
 let failed = 0;
