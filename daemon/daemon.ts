@@ -10,7 +10,7 @@ import { getLogger } from "@logtape/logtape";
 import { SideFile } from "../io/side_file.ts";
 import * as v from "valibot";
 import { loadConfig, MemberSchema, type StarfailConfig } from "../config/mod.ts";
-import { checkSandbox, socketDenials } from "../config/sandbox.ts";
+import { sandboxDenials, sectionDenials, socketDenials } from "../config/sandbox.ts";
 import { type EngineConfig, engineConfigFromConfig } from "../engine/mod.ts";
 import type { MemberSpec, Observation } from "../engine/types.ts";
 import { type ExecResult, runCommand, type RunOptions } from "../collectors/exec.ts";
@@ -741,6 +741,15 @@ export async function startDaemon(opts: DaemonOptions): Promise<DaemonHandle> {
   for (const w of warnings) log.warn(w);
   if (opts.logs !== undefined && !opts.logsForced) opts.logs.setLevel(cfg.main.log_level);
 
+  const socket = opts.socket ?? (cfg.main.ubus_socket || undefined);
+  const server = new UbusObjectServer({ ...(socket ? { socket } : {}), timeoutMs: 3000 });
+  // A permission the build lacks is said as such, once per host or file, at start — never
+  // "not reachable", never per event. Remote mode's own denials stop the start below
+  // (RemotePermissionError, exit 77) with the same line, so they are not logged twice.
+  for (const d of sandboxDenials(cfg, server.socketPath)) {
+    if (!(cfg.remote.url !== "" && d.option.startsWith("remote."))) log.error(d.line);
+  }
+
   // Remote mode: log in to the router before anything else, so wrong credentials stop the
   // start with one line (RemoteAuthError: the CLI exits 77).
   let remoteRouter: RemoteRouter | null = null;
@@ -761,10 +770,6 @@ export async function startDaemon(opts: DaemonOptions): Promise<DaemonHandle> {
     }
   }
 
-  const socket = opts.socket ?? (cfg.main.ubus_socket || undefined);
-  const server = new UbusObjectServer({ ...(socket ? { socket } : {}), timeoutMs: 3000 });
-  // A permission the build lacks is said as such, once, at start — never "not reachable".
-  for (const line of checkSandbox(cfg, server.socketPath)) log.error(line);
   const socketDenied = socketDenials(server.socketPath).length > 0;
   await server.start();
   try {
@@ -906,6 +911,11 @@ export async function startDaemon(opts: DaemonOptions): Promise<DaemonHandle> {
   let http: HttpEndpoint | null = null;
   const startHttp = async (c: StarfailConfig) => {
     if (!c.http.enabled) return;
+    if (sectionDenials(c, "http").length > 0) {
+      // Named with its fix by the startup check (and `config validate`).
+      log.info("HTTP endpoint is off: this build does not allow listening on http.listen");
+      return;
+    }
     try {
       http = await startHttpEndpoint({
         listen: c.http.listen,
