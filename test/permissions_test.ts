@@ -87,10 +87,17 @@ function isWritable(dir: string): boolean {
 }
 
 /** Folders and sockets the demo may leave in /tmp/starfail (none, after it ends). */
-function demoLeftovers(): string[] {
+/**
+ * What demo `pid` left in /tmp/starfail: its folder (`demo_PID_…`), and any demo ubus socket
+ * (fixed names, shared by concurrent demos: compared with what was there before).
+ */
+function demoLeftovers(pid?: number): string[] {
   try {
     return [...Deno.readDirSync("/tmp/starfail")].map((e) => e.name)
-      .filter((n) => n.startsWith("demo_") || n.startsWith("demo-ubus-"));
+      .filter((n) =>
+        (pid === undefined ? n.startsWith("demo_") : n.startsWith(`demo_${pid}_`)) ||
+        n.startsWith("demo-ubus-")
+      );
   } catch {
     return [];
   }
@@ -98,7 +105,17 @@ function demoLeftovers(): string[] {
 
 Deno.test("with the binary's permissions: demo --duration 30 fails over and back, leaves nothing", async () => {
   const before = new Set(demoLeftovers());
-  const r = await starfail(["demo", "--duration", "30", "--json", "--no-color"]);
+  const proc = new Deno.Command(Deno.execPath(), {
+    args: [...scopedRunArgs(`${root}main.ts`), "demo", "--duration", "30", "--json", "--no-color"],
+    cwd: root,
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).spawn();
+  const out = await proc.output();
+  const d = new TextDecoder();
+  const r = { code: out.code, stdout: d.decode(out.stdout), stderr: d.decode(out.stderr) };
+  assert.doesNotMatch(r.stderr, /Failed to resolve/);
   assert.equal(r.code, 0, r.stderr);
   const summary = JSON.parse(r.stdout.trim().split("\n").at(-1)!).summary;
   const moves = summary.switches.filter((s: { from: string | null }) => s.from !== null);
@@ -107,7 +124,7 @@ Deno.test("with the binary's permissions: demo --duration 30 fails over and back
   assert.equal(moves.at(-1).to, "wan_m1_w3");
   assert.match(moves.at(-1).reason, /^(fast )?failback/);
   assert.doesNotMatch(r.stdout + r.stderr, /sandbox denies|NotCapable|Requires \w+ access/);
-  assert.deepEqual(demoLeftovers().filter((n) => !before.has(n)), []);
+  assert.deepEqual(demoLeftovers(proc.pid).filter((n) => !before.has(n)), []);
 });
 
 Deno.test("with the binary's permissions: Ctrl-C and SIGTERM during demo clean up (exit 130/143)", async () => {
@@ -127,13 +144,20 @@ Deno.test("with the binary's permissions: Ctrl-C and SIGTERM during demo clean u
       if (done) break;
       out += value;
     }
-    assert.ok(demoLeftovers().some((n) => !before.has(n)), "the demo made no folder to clean");
+    assert.ok(
+      demoLeftovers(proc.pid).some((n) => n.startsWith(`demo_${proc.pid}_`)),
+      "the demo made no folder to clean",
+    );
     proc.kill(sig);
     const st = await proc.status;
     await reader.cancel();
     await proc.stderr.cancel();
     assert.equal(st.code, code, `${sig}`);
-    assert.deepEqual(demoLeftovers().filter((n) => !before.has(n)), [], `${sig} left files`);
+    assert.deepEqual(
+      demoLeftovers(proc.pid).filter((n) => !before.has(n)),
+      [],
+      `${sig} left files`,
+    );
   }
 });
 
