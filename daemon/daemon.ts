@@ -746,9 +746,15 @@ export async function startDaemon(opts: DaemonOptions): Promise<DaemonHandle> {
   // A permission the build lacks is said as such, once per host or file, at start — never
   // "not reachable", never per event. Remote mode's own denials stop the start below
   // (RemotePermissionError, exit 77) with the same line, so they are not logged twice.
-  for (const d of sandboxDenials(cfg, server.socketPath)) {
-    if (!(cfg.remote.url !== "" && d.option.startsWith("remote."))) log.error(d.line);
-  }
+  const deniedSaid = new Set<string>();
+  const sayDenials = (c: StarfailConfig, skipRemote: boolean) => {
+    for (const d of sandboxDenials(c, server.socketPath)) {
+      if (deniedSaid.has(d.line) || (skipRemote && d.option.startsWith("remote."))) continue;
+      deniedSaid.add(d.line);
+      log.error(d.line);
+    }
+  };
+  sayDenials(cfg, cfg.remote.url !== "");
 
   // Remote mode: log in to the router before anything else, so wrong credentials stop the
   // start with one line (RemoteAuthError: the CLI exits 77).
@@ -966,6 +972,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<DaemonHandle> {
         warnings = loaded.warnings;
         for (const w of warnings) log.warn(w);
         if (opts.logs !== undefined && !opts.logsForced) opts.logs.setLevel(cfg.main.log_level);
+        // A host or file the reloaded config adds that the build does not allow: said once.
+        sayDenials(cfg, false);
       }
       const built = await assemble(
         cfg,
