@@ -5,14 +5,21 @@
  */
 
 import { type CommandSpec, EXIT, numberFlag, parseCommand } from "./args.ts";
-import { callAndPrint, clock, REMOTE_OPTION_HELP, REMOTE_OPTIONS, table } from "./remote.ts";
+import {
+  callAndPrint,
+  clock,
+  REMOTE_OPTION_HELP,
+  REMOTE_OPTIONS,
+  REMOTE_USAGE,
+  table,
+} from "./remote.ts";
 import type { EventsResult } from "../ubus/starfail_object.ts";
 
 /** How `starfail events` is called. */
 export const spec: CommandSpec = {
   name: "events",
   summary: "Show recent events: switches, member state changes, predictive warnings.",
-  usage: "starfail events [--limit N] [--json] [--socket PATH]",
+  usage: `starfail events [--limit N] ${REMOTE_USAGE}`,
   examples: ["starfail events", "starfail events --limit 100 --json"],
   options: { ...REMOTE_OPTIONS, limit: { type: "string" } },
   optionHelp: { ...REMOTE_OPTION_HELP, limit: "number of events (default 50)" },

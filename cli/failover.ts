@@ -5,14 +5,18 @@
  */
 
 import { type CommandSpec, EXIT, numberFlag, parseCommand } from "./args.ts";
-import { callAction, REMOTE_OPTION_HELP, REMOTE_OPTIONS } from "./remote.ts";
+import { callAction, REMOTE_OPTION_HELP, REMOTE_OPTIONS, REMOTE_USAGE } from "./remote.ts";
 
 /** How `starfail failover` is called. */
 export const spec: CommandSpec = {
   name: "failover",
   summary: "Make MEMBER the primary now, until `starfail restore` or for S seconds.",
-  usage: "starfail failover MEMBER [--for S] [--json] [--socket PATH]",
-  examples: ["starfail failover cellular", "starfail failover cellular --for 600"],
+  usage: `starfail failover MEMBER [--for S] ${REMOTE_USAGE}`,
+  examples: [
+    "starfail failover cellular",
+    "starfail failover cellular --for 600",
+    "starfail failover cellular --url http://127.0.0.1:9101",
+  ],
   options: { ...REMOTE_OPTIONS, for: { type: "string" } },
   optionHelp: {
     ...REMOTE_OPTION_HELP,

@@ -12,6 +12,7 @@ import {
   num,
   REMOTE_OPTION_HELP,
   REMOTE_OPTIONS,
+  REMOTE_USAGE,
   table,
 } from "./remote.ts";
 import type { HistoryResult } from "../ubus/starfail_object.ts";
@@ -20,7 +21,7 @@ import type { HistoryResult } from "../ubus/starfail_object.ts";
 export const spec: CommandSpec = {
   name: "history",
   summary: "Show a member's state and scores over the last N seconds.",
-  usage: "starfail history MEMBER [--since S] [--json] [--socket PATH]",
+  usage: `starfail history MEMBER [--since S] ${REMOTE_USAGE}`,
   examples: ["starfail history starlink", "starfail history cellular --since 3600"],
   options: { ...REMOTE_OPTIONS, since: { type: "string" } },
   optionHelp: { ...REMOTE_OPTION_HELP, since: "seconds back (default 600)" },

@@ -13,6 +13,7 @@ import {
   num,
   REMOTE_OPTION_HELP,
   REMOTE_OPTIONS,
+  REMOTE_USAGE,
   table,
 } from "./remote.ts";
 import type { MembersResult, MemberStatus } from "../ubus/starfail_object.ts";
@@ -21,8 +22,12 @@ import type { MembersResult, MemberStatus } from "../ubus/starfail_object.ts";
 export const spec: CommandSpec = {
   name: "members",
   summary: "Show every member with its scores explained and its latest metrics.",
-  usage: "starfail members [--json] [--socket PATH]",
-  examples: ["starfail members", "starfail members --json"],
+  usage: `starfail members ${REMOTE_USAGE}`,
+  examples: [
+    "starfail members",
+    "starfail members --json",
+    "starfail members --url http://127.0.0.1:9101",
+  ],
   options: REMOTE_OPTIONS,
   optionHelp: REMOTE_OPTION_HELP,
 };

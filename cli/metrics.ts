@@ -5,14 +5,22 @@
  */
 
 import { type CommandSpec, EXIT, numberFlag, parseCommand } from "./args.ts";
-import { callAndPrint, clock, num, REMOTE_OPTION_HELP, REMOTE_OPTIONS, table } from "./remote.ts";
+import {
+  callAndPrint,
+  clock,
+  num,
+  REMOTE_OPTION_HELP,
+  REMOTE_OPTIONS,
+  REMOTE_USAGE,
+  table,
+} from "./remote.ts";
 import type { MetricSample, MetricsResult } from "../ubus/starfail_object.ts";
 
 /** How `starfail metrics` is called. */
 export const spec: CommandSpec = {
   name: "metrics",
   summary: "Show a member's newest samples (latency, loss, signal …) and scores.",
-  usage: "starfail metrics MEMBER [--limit N] [--json] [--socket PATH]",
+  usage: `starfail metrics MEMBER [--limit N] ${REMOTE_USAGE}`,
   examples: ["starfail metrics starlink", "starfail metrics cellular --limit 20 --json"],
   options: { ...REMOTE_OPTIONS, limit: { type: "string" } },
   optionHelp: { ...REMOTE_OPTION_HELP, limit: "number of samples (default 20)" },

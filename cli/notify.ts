@@ -8,27 +8,18 @@
  */
 
 import { type CommandSpec, EXIT, parseCommand, UsageError } from "./args.ts";
-import {
-  callAndPrint,
-  REMOTE_OPTION_HELP,
-  REMOTE_OPTIONS,
-  table,
-  URL_OPTION,
-  URL_OPTION_HELP,
-} from "./remote.ts";
+import { callAndPrint, REMOTE_OPTION_HELP, REMOTE_OPTIONS, REMOTE_USAGE, table } from "./remote.ts";
 import type { NotifyTestResult } from "../ubus/starfail_object.ts";
 
 /** How `starfail notify` is called. */
 export const spec: CommandSpec = {
   name: "notify",
   summary: "Send a test message through every configured notification channel.",
-  usage:
-    "starfail notify test [--channel pushover|webhook|mqtt] [--json] [--socket PATH | --url URL]",
+  usage: `starfail notify test [--channel pushover|webhook|mqtt] ${REMOTE_USAGE}`,
   examples: ["starfail notify test", "starfail notify test --channel webhook"],
-  options: { ...REMOTE_OPTIONS, ...URL_OPTION, channel: { type: "string" } },
+  options: { ...REMOTE_OPTIONS, channel: { type: "string" } },
   optionHelp: {
     ...REMOTE_OPTION_HELP,
-    ...URL_OPTION_HELP,
     channel: "only this channel: pushover, webhook or mqtt",
   },
   minPositionals: 1,

@@ -5,13 +5,13 @@
  */
 
 import { type CommandSpec, EXIT, parseCommand } from "./args.ts";
-import { callAction, REMOTE_OPTION_HELP, REMOTE_OPTIONS } from "./remote.ts";
+import { callAction, REMOTE_OPTION_HELP, REMOTE_OPTIONS, REMOTE_USAGE } from "./remote.ts";
 
 /** How `starfail recheck` is called. */
 export const spec: CommandSpec = {
   name: "recheck",
   summary: "Poll every collector now and re-evaluate the primary.",
-  usage: "starfail recheck [--json] [--socket PATH]",
+  usage: `starfail recheck ${REMOTE_USAGE}`,
   examples: ["starfail recheck"],
   options: REMOTE_OPTIONS,
   optionHelp: REMOTE_OPTION_HELP,

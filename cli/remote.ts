@@ -14,10 +14,11 @@ import { Status, UbusError } from "../ubus/protocol.ts";
 import { StarfailHttpClient } from "../ubus/http_api.ts";
 import { type ActionResult, STARFAIL_OBJECT } from "../ubus/starfail_object.ts";
 
-/** Flags every remote command accepts. */
+/** Flags every command that talks to the daemon accepts: ubus (`--socket`) or HTTP (`--url`). */
 export const REMOTE_OPTIONS: ParseArgsOptionsConfig = {
   json: { type: "boolean" },
   socket: { type: "string" },
+  url: { type: "string" },
   timeout: { type: "string" },
 };
 
@@ -26,19 +27,13 @@ export const REMOTE_OPTION_HELP: Record<string, string> = {
   json: "print the raw JSON reply",
   socket:
     "ubus socket (default: $STARFAIL_UBUS_SOCKET, /var/run/ubus/ubus.sock, /var/run/ubus.sock)",
+  url:
+    "talk to the daemon's HTTP endpoint (e.g. http://127.0.0.1:9101) instead of ubus: a companion without ubusd, or another host",
   timeout: "seconds to wait for the daemon (default 5)",
 };
 
-/**
- * `--url`, for a command that declares it (see {@linkcode URL_OPTION}): the
- * daemon's HTTP endpoint instead of ubus.
- */
-export const URL_OPTION: ParseArgsOptionsConfig = { url: { type: "string" } };
-
-/** Help text of `--url`. */
-export const URL_OPTION_HELP: Record<string, string> = {
-  url: "talk to the daemon's HTTP endpoint (e.g. http://127.0.0.1:9101) instead of ubus",
-};
+/** The usage line's tail shared by every command that talks to the daemon. */
+export const REMOTE_USAGE = "[--json] [--socket PATH | --url http://HOST:PORT] [--timeout S]";
 
 function exitCodeOf(err: UbusError): number {
   // An unknown member (NOT_FOUND from the daemon) is bad input data: 65, as documented.

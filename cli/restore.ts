@@ -5,14 +5,14 @@
  */
 
 import { type CommandSpec, EXIT, parseCommand } from "./args.ts";
-import { callAction, REMOTE_OPTION_HELP, REMOTE_OPTIONS } from "./remote.ts";
+import { callAction, REMOTE_OPTION_HELP, REMOTE_OPTIONS, REMOTE_USAGE } from "./remote.ts";
 
 /** How `starfail restore` is called. */
 export const spec: CommandSpec = {
   name: "restore",
   summary: "End a manual override and return to automatic selection.",
-  usage: "starfail restore [--json] [--socket PATH]",
-  examples: ["starfail restore"],
+  usage: `starfail restore ${REMOTE_USAGE}`,
+  examples: ["starfail restore", "starfail restore --url http://127.0.0.1:9101"],
   options: REMOTE_OPTIONS,
   optionHelp: REMOTE_OPTION_HELP,
 };

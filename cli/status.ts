@@ -14,9 +14,8 @@ import {
   num,
   REMOTE_OPTION_HELP,
   REMOTE_OPTIONS,
+  REMOTE_USAGE,
   table,
-  URL_OPTION,
-  URL_OPTION_HELP,
   when,
 } from "./remote.ts";
 import type { StatusResult } from "../ubus/starfail_object.ts";
@@ -25,14 +24,14 @@ import type { StatusResult } from "../ubus/starfail_object.ts";
 export const spec: CommandSpec = {
   name: "status",
   summary: "Show the current primary and why, member states, decisions and collector health.",
-  usage: "starfail status [--json] [--socket PATH | --url http://HOST:PORT]",
+  usage: `starfail status ${REMOTE_USAGE}`,
   examples: [
     "starfail status",
     "starfail status --json",
     "starfail status --url http://127.0.0.1:9101",
   ],
-  options: { ...REMOTE_OPTIONS, ...URL_OPTION },
-  optionHelp: { ...REMOTE_OPTION_HELP, ...URL_OPTION_HELP },
+  options: REMOTE_OPTIONS,
+  optionHelp: REMOTE_OPTION_HELP,
 };
 
 /** Renders a `status` reply as text. */

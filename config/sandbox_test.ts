@@ -1,12 +1,21 @@
 import assert from "node:assert/strict";
 import { parseConfigText } from "./load.ts";
-import { checkSandbox, netNeeds, sandboxMessage, urlHost } from "./sandbox.ts";
+import {
+  checkSandbox,
+  fileNeeds,
+  mqttHost,
+  netNeeds,
+  remoteNetNeeds,
+  sandboxMessage,
+  urlHost,
+} from "./sandbox.ts";
 
 Deno.test("netNeeds: dish, Pushover, webhook and TCP/DNS probe targets, in config order", () => {
   const { config } = parseConfigText(
     `config starfail 'starlink'
 \toption host '192.168.100.1'
 config starfail 'notifications'
+\toption enabled '1'
 \toption pushover_token 'abc'
 \toption pushover_user 'def'
 \toption webhook_url 'https://hooks.example.net:8443/x'
@@ -35,6 +44,61 @@ config member 'wifi'
   assert.equal(urlHost("ftp://x"), null);
   // Under -A (this test) everything is granted: nothing to report.
   assert.deepEqual(checkSandbox(config, "/var/run/ubus/ubus.sock"), []);
+});
+
+Deno.test("netNeeds: the MQTT broker, the HTTP listen address and the remote router join the one list", () => {
+  const { config } = parseConfigText(
+    `config starfail 'starlink'
+\toption enabled '0'
+config starfail 'notifications'
+\toption enabled '1'
+\toption pushover_token 't'
+\toption pushover_user 'u'
+\toption pushover_url 'http://127.0.0.1:8099/1/messages.json'
+\toption webhook_url 'https://hooks.example.org/x'
+config starfail 'mqtt'
+\toption enabled '1'
+\toption url 'mqtts://[fd00::5]'
+\toption password_file '/etc/starfail/mqtt.pass'
+config starfail 'http'
+\toption enabled '1'
+\toption listen '0.0.0.0:9101'
+config starfail 'remote'
+\toption url 'https://router.lan/ubus'
+\toption username 'starfail'
+\toption password_file '/root/router.pass'
+config starfail 'hook'
+\toption path '/opt/hooks/starfail'
+`,
+    "f",
+  );
+  assert.deepEqual(netNeeds(config), [
+    { host: "127.0.0.1:8099", option: "notifications.pushover_url" },
+    { host: "hooks.example.org:443", option: "notifications.webhook_url" },
+    { host: "[fd00::5]:8883", option: "mqtt.url" },
+    { host: "0.0.0.0:9101", option: "http.listen" },
+    { host: "router.lan:443", option: "remote.url" },
+  ]);
+  assert.deepEqual(fileNeeds(config), [
+    { path: "/opt/hooks/starfail", option: "hook.path", run: true },
+    { path: "/etc/starfail/mqtt.pass", option: "mqtt.password_file", run: false },
+    { path: "/root/router.pass", option: "remote.password_file", run: false },
+  ]);
+  assert.deepEqual(remoteNetNeeds(config.remote), [{
+    host: "router.lan:443",
+    option: "remote.url",
+  }]);
+  assert.equal(mqttHost("mqtt://broker.lan"), "broker.lan:1883");
+  assert.equal(mqttHost("http://broker.lan"), null);
+  // Off channels need nothing: notifications, MQTT, HTTP and remote are off by default.
+  const { config: plain } = parseConfigText(
+    "config starfail 'starlink'\n\toption enabled '0'\n",
+    "f",
+  );
+  assert.deepEqual(netNeeds(plain), []);
+  assert.deepEqual(fileNeeds(plain), [
+    { path: "/etc/starfail/hook", option: "hook.path", run: true },
+  ]);
 });
 
 Deno.test("sandboxMessage names the denial and the missing flag, one line", () => {

@@ -10,7 +10,7 @@ import { getLogger } from "@logtape/logtape";
 import { SideFile } from "../io/side_file.ts";
 import * as v from "valibot";
 import { loadConfig, MemberSchema, type StarfailConfig } from "../config/mod.ts";
-import { checkSandbox, socketDenials } from "../config/sandbox.ts";
+import { sandboxDenials, sectionDenials, socketDenials } from "../config/sandbox.ts";
 import { type EngineConfig, engineConfigFromConfig } from "../engine/mod.ts";
 import type { MemberSpec, Observation } from "../engine/types.ts";
 import { type ExecResult, runCommand, type RunOptions } from "../collectors/exec.ts";
@@ -744,6 +744,21 @@ export async function startDaemon(opts: DaemonOptions): Promise<DaemonHandle> {
   for (const w of warnings) log.warn(w);
   if (opts.logs !== undefined && !opts.logsForced) opts.logs.setLevel(cfg.main.log_level);
 
+  const socket = opts.socket ?? (cfg.main.ubus_socket || undefined);
+  const server = new UbusObjectServer({ ...(socket ? { socket } : {}), timeoutMs: 3000 });
+  // A permission the build lacks is said as such, once per host or file, at start — never
+  // "not reachable", never per event. Remote mode's own denials stop the start below
+  // (RemotePermissionError, exit 77) with the same line, so they are not logged twice.
+  const deniedSaid = new Set<string>();
+  const sayDenials = (c: StarfailConfig, skipRemote: boolean) => {
+    for (const d of sandboxDenials(c, server.socketPath)) {
+      if (deniedSaid.has(d.line) || (skipRemote && d.option.startsWith("remote."))) continue;
+      deniedSaid.add(d.line);
+      log.error(d.line);
+    }
+  };
+  sayDenials(cfg, cfg.remote.url !== "");
+
   // Remote mode: log in to the router before anything else, so wrong credentials stop the
   // start with one line (RemoteAuthError: the CLI exits 77).
   let remoteRouter: RemoteRouter | null = null;
@@ -764,10 +779,6 @@ export async function startDaemon(opts: DaemonOptions): Promise<DaemonHandle> {
     }
   }
 
-  const socket = opts.socket ?? (cfg.main.ubus_socket || undefined);
-  const server = new UbusObjectServer({ ...(socket ? { socket } : {}), timeoutMs: 3000 });
-  // A permission the build lacks is said as such, once, at start — never "not reachable".
-  for (const line of checkSandbox(cfg, server.socketPath)) log.error(line);
   const socketDenied = socketDenials(server.socketPath).length > 0;
   await server.start();
   try {
@@ -909,6 +920,11 @@ export async function startDaemon(opts: DaemonOptions): Promise<DaemonHandle> {
   let http: HttpEndpoint | null = null;
   const startHttp = async (c: StarfailConfig) => {
     if (!c.http.enabled) return;
+    if (sectionDenials(c, "http").length > 0) {
+      // Named with its fix by the startup check (and `config validate`).
+      log.info("HTTP endpoint is off: this build does not allow listening on http.listen");
+      return;
+    }
     try {
       http = await startHttpEndpoint({
         listen: c.http.listen,
@@ -959,6 +975,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<DaemonHandle> {
         warnings = loaded.warnings;
         for (const w of warnings) log.warn(w);
         if (opts.logs !== undefined && !opts.logsForced) opts.logs.setLevel(cfg.main.log_level);
+        // A host or file the reloaded config adds that the build does not allow: said once.
+        sayDenials(cfg, false);
       }
       const built = await assemble(
         cfg,

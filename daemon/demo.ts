@@ -126,7 +126,8 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoSummary> {
   const durationS = Math.min(600, Math.max(30, opts.durationS ?? 60));
   const times = storyTimes(durationS);
   await Deno.mkdir(DEMO_DIR, { recursive: true });
-  const dir = await Deno.makeTempDir({ dir: DEMO_DIR, prefix: "demo_" });
+  // The pid in the name tells whose folder it is when several demos share DEMO_DIR.
+  const dir = await Deno.makeTempDir({ dir: DEMO_DIR, prefix: `demo_${Deno.pid}_` });
   // Ctrl-C or SIGTERM ends the story early; everything below is still cleaned up.
   let interrupted: string | undefined;
   const cut = Promise.withResolvers<void>();

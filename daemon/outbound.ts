@@ -16,6 +16,7 @@ import type { LiveState } from "../telemetry/live.ts";
 import { type Notification, type NotificationType, Notifier } from "../telemetry/notify.ts";
 import { MqttPublisher, topicSafe } from "../telemetry/mqtt.ts";
 import { HookRunner } from "../telemetry/hook.ts";
+import { sectionDenials } from "../config/sandbox.ts";
 import { VERSION } from "../version.ts";
 import type { DaemonEvent } from "./runtime.ts";
 
@@ -127,6 +128,12 @@ export class Outbound {
   async #startMqtt(cfg: StarfailConfig): Promise<void> {
     const m = cfg.mqtt;
     if (!m.enabled) return;
+    if (sectionDenials(cfg, "mqtt").length > 0) {
+      // The startup check (and `config validate`) named each denied host or file with its fix;
+      // connecting would only fail again on every retry.
+      log.info("MQTT is off: this build does not allow its broker or password file");
+      return;
+    }
     let password = "";
     if (m.password_file !== "") {
       try {

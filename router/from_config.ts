@@ -7,12 +7,14 @@
  */
 
 import type { RemoteConfig } from "../config/schema.ts";
+import { denialsOf, remoteFileNeeds, remoteNetNeeds } from "../config/sandbox.ts";
 import { RemoteRouter } from "./remote.ts";
 import { RemoteAuthError, RpcSession } from "./rpc_session.ts";
 
 /**
  * The `host:port` entries remote mode must reach (Deno's `--allow-net`
- * form); empty when remote mode is off.
+ * form); empty when remote mode is off. The hosts come from
+ * `remoteNetNeeds` in config/sandbox.ts, part of the one list `netNeeds`.
  *
  * @example
  * ```ts
@@ -20,10 +22,7 @@ import { RemoteAuthError, RpcSession } from "./rpc_session.ts";
  * ```
  */
 export function remoteNetHosts(remote: Pick<RemoteConfig, "url">): string[] {
-  if (remote.url === "") return [];
-  const u = new URL(remote.url);
-  const port = u.port !== "" ? u.port : u.protocol === "https:" ? "443" : "80";
-  return [`${u.hostname}:${port}`];
+  return remoteNetNeeds({ ...remote, password_file: "" } as RemoteConfig).map((n) => n.host);
 }
 
 /** The sandbox (Deno's permissions) does not let starfail reach the router. */
@@ -36,20 +35,17 @@ export class RemotePermissionError extends Error {
 }
 
 /**
- * Checks with `Deno.permissions.query` that every host the `remote`
- * section needs may be reached; throws {@linkcode RemotePermissionError}
- * naming the first that may not (a permission the sandbox denies is named
- * as such, never "not reachable").
+ * Checks with `Deno.permissions.query` that the router's host may be reached
+ * and its password file read; throws {@linkcode RemotePermissionError} with
+ * the same line(s) `checkSandbox` gives (a permission the sandbox denies is
+ * named as such, never "not reachable"; the CLI exits 77).
  */
-export async function checkRemotePermission(remote: Pick<RemoteConfig, "url">): Promise<void> {
-  for (const host of remoteNetHosts(remote)) {
-    const { state } = await Deno.permissions.query({ name: "net", host });
-    if (state !== "granted") {
-      throw new RemotePermissionError(
-        `the sandbox does not allow network access to the router ${host} (remote.url ${remote.url}); add it to the binary's net permission`,
-      );
-    }
+export function checkRemotePermission(remote: RemoteConfig): Promise<void> {
+  const denied = denialsOf(remoteNetNeeds(remote), remoteFileNeeds(remote));
+  if (denied.length > 0) {
+    return Promise.reject(new RemotePermissionError(denied.map((d) => d.line).join("; ")));
   }
+  return Promise.resolve();
 }
 
 /** What {@linkcode readPasswordFile} found. */

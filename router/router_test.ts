@@ -132,7 +132,8 @@ Deno.test("a sandbox that denies the router's host stops the daemon with one lin
     assert.equal(out.code, 77, stderr);
     assert.equal(
       stderr,
-      "the sandbox does not allow network access to the router 192.0.2.1:80 (remote.url http://192.0.2.1/ubus); add it to the binary's net permission",
+      "the binary's sandbox denies net access to 192.0.2.1:80 (needed by remote.url); " +
+        "rebuild with STARFAIL_EXTRA_NET=192.0.2.1:80 deno task compile (the binary cannot widen its own permissions)",
     );
   } finally {
     await Deno.remove(dir, { recursive: true });

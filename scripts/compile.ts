@@ -54,6 +54,10 @@ export interface CompileOptions {
   extraNet?: string[];
   /** Extra folders holding the router tools (`STARFAIL_TOOL_DIRS`). */
   toolDirs?: string[];
+  /** Extra files or folders to read (`STARFAIL_EXTRA_READ`: password files elsewhere). */
+  extraRead?: string[];
+  /** Extra programs to run and read (`STARFAIL_EXTRA_RUN`: a hook script elsewhere). */
+  extraRun?: string[];
 }
 
 /**
@@ -89,7 +93,12 @@ export function compileArgs(target: TargetName, opts: CompileOptions): string[] 
     "node_modules/@types",
     "--exclude",
     "node_modules/undici-types",
-    ...permissionFlags({ extraNet: opts.extraNet ?? [], toolDirs: opts.toolDirs ?? [] }),
+    ...permissionFlags({
+      extraNet: opts.extraNet ?? [],
+      toolDirs: opts.toolDirs ?? [],
+      extraRead: opts.extraRead ?? [],
+      extraRun: opts.extraRun ?? [],
+    }),
     `--v8-flags=${V8_FLAGS}`,
     "main.ts",
   ];
@@ -321,14 +330,13 @@ if (import.meta.main) {
       Deno.exit(1);
     }
   }
-  const { extraNet, toolDirs } = buildOptionsFromEnv();
+  const build = buildOptionsFromEnv();
   await Deno.mkdir(values["out-dir"]!, { recursive: true });
   let failed = 0;
   for (const t of wanted) {
     failed += await compileOne(Deno.execPath(), t, {
       outDir: values["out-dir"]!,
-      extraNet,
-      toolDirs,
+      ...build,
     });
   }
   Deno.exit(failed === 0 ? 0 : 1);

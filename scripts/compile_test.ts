@@ -11,7 +11,7 @@ import {
   V8_FLAGS,
   WRITE_PATHS,
 } from "./compile.ts";
-import { runAllowList, TOOL_DIRS } from "./permissions.ts";
+import { RUN_FILES, runAllowList, SYS_NAMES, TOOL_DIRS } from "./permissions.ts";
 
 const root = new URL("..", import.meta.url);
 
@@ -39,13 +39,15 @@ Deno.test("compile command passes exactly the permissions the README documents",
   const args = compileArgs("aarch64", { outDir: "dist" });
   const doc = await readmePermissions();
   assert.deepEqual(flagValues(args, "--allow-net"), doc.get("--allow-net"));
-  // The run list is documented as tools × folders.
-  assert.deepEqual(doc.get("--allow-run"), [...RUN_TOOLS, ...TOOL_DIRS]);
-  assert.deepEqual(flagValues(args, "--allow-run"), runAllowList());
+  // The run list is documented as tools × folders, then the hook's default path.
+  assert.deepEqual(doc.get("--allow-run"), [...RUN_TOOLS, ...TOOL_DIRS, ...RUN_FILES]);
+  assert.deepEqual(flagValues(args, "--allow-run"), [...runAllowList(), ...RUN_FILES]);
   assert.ok(flagValues(args, "--allow-run").every((p) => p.startsWith("/")), "bare tool names");
   assert.deepEqual(flagValues(args, "--allow-read"), doc.get("--allow-read"));
   assert.deepEqual(flagValues(args, "--allow-write"), doc.get("--allow-write"));
   assert.deepEqual(flagValues(args, "--allow-env"), doc.get("--allow-env"));
+  assert.deepEqual(flagValues(args, "--allow-sys"), doc.get("--allow-sys"));
+  assert.deepEqual(SYS_NAMES, ["hostname"]);
   assert.deepEqual([V8_FLAGS], doc.get("--v8-flags"));
   const excludes = args.flatMap((a, i) => (a === "--exclude" ? [args[i + 1]] : []));
   assert.deepEqual(excludes, doc.get("--exclude"));
@@ -61,7 +63,9 @@ Deno.test("compile command is narrow: no blanket permission, no prompt, right ta
   ) {
     assert.ok(!args.includes(flag), `${flag} without a list grants everything`);
   }
-  assert.ok(!args.some((a) => a.startsWith("--allow-sys") || a.startsWith("--allow-ffi")));
+  // The host name only (the MQTT device id), no other system information, no FFI.
+  assert.deepEqual(args.filter((a) => a.startsWith("--allow-sys")), ["--allow-sys=hostname"]);
+  assert.ok(!args.some((a) => a.startsWith("--allow-ffi")));
   assert.deepEqual(args.slice(args.indexOf("--target"), args.indexOf("--target") + 2), [
     "--target",
     "x86_64-unknown-linux-gnu",

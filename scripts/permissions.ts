@@ -22,6 +22,7 @@
  */
 
 import { DEMO_DIR, DEMO_SOCKETS } from "../daemon/demo.ts";
+import { DEFAULT_HOOK_PATH, STARFAIL_ETC } from "../config/sandbox.ts";
 
 /** V8 flags that keep the committed heap small on a router (see the toolchain notes). */
 export const V8_FLAGS = "--max-old-space-size=32,--max-semi-space-size=1";
@@ -57,12 +58,28 @@ export const RUN_TOOLS = [
   "conntrack",
 ];
 
+/**
+ * Files starfail runs besides the tools: the owner's hook script at its
+ * default path (optional; a missing one is silent).
+ */
+export const RUN_FILES = [DEFAULT_HOOK_PATH];
+
+/**
+ * starfail's own folder: the hook script and the password files
+ * (`mqtt.password_file`, `remote.password_file`) live here by default.
+ */
+export const ETC_DIR = STARFAIL_ETC;
+
+/** `--allow-sys`: the host name only (the MQTT/Home Assistant device id `starfail_<hostname>`). */
+export const SYS_NAMES = ["hostname"];
+
 /** Where OpenWrt and RutOS (and Debian) keep those tools; each tool is allowed in each. */
 export const TOOL_DIRS = ["/usr/sbin", "/usr/bin", "/sbin", "/bin"];
 
 /** Files and sockets starfail reads. */
 export const READ_PATHS = [
   "/etc/config/starfail",
+  ETC_DIR,
   ...UBUS_SOCKETS,
   SCRATCH_DIR,
 ];
@@ -105,12 +122,19 @@ export interface PermissionOptions {
   extraNet?: string[];
   /** Extra folders holding the tools (besides {@linkcode TOOL_DIRS}). */
   toolDirs?: string[];
+  /** Extra files or folders to read (password files outside {@linkcode ETC_DIR}). */
+  extraRead?: string[];
+  /** Extra programs to run, read too (a hook script outside {@linkcode ETC_DIR}). */
+  extraRun?: string[];
 }
 
 /**
- * The build options from the environment: `STARFAIL_EXTRA_NET=host:port,…`
- * and `STARFAIL_TOOL_DIRS=/dir:/dir2` (read by `deno task compile` and
- * `deno task scoped` alike).
+ * The build options from the environment (read by `deno task compile` and
+ * `deno task scoped` alike): `STARFAIL_EXTRA_NET=host:port,…`,
+ * `STARFAIL_TOOL_DIRS=/dir:/dir2`, `STARFAIL_EXTRA_READ=/path:/path2`
+ * (password files elsewhere than /etc/starfail) and
+ * `STARFAIL_EXTRA_RUN=/path:/path2` (a hook script elsewhere than
+ * /etc/starfail/hook; run and read).
  */
 export function buildOptionsFromEnv(
   get: (name: string) => string | undefined = (n) => Deno.env.get(n),
@@ -120,6 +144,8 @@ export function buildOptionsFromEnv(
   return {
     extraNet: split(get("STARFAIL_EXTRA_NET"), ","),
     toolDirs: split(get("STARFAIL_TOOL_DIRS"), ":"),
+    extraRead: split(get("STARFAIL_EXTRA_READ"), ":"),
+    extraRun: split(get("STARFAIL_EXTRA_RUN"), ":"),
   };
 }
 
@@ -143,13 +169,16 @@ export function permissionFlags(opts: PermissionOptions = {}): string[] {
     ...DEMO_SOCKETS.map((s) => `unix:${s}`),
     ...(opts.extraNet ?? []),
   ];
+  const extraRun = opts.extraRun ?? [];
+  const read = [...READ_PATHS, ...(opts.extraRead ?? []), ...extraRun];
   return [
     "--no-prompt",
     `--allow-net=${net.join(",")}`,
-    `--allow-run=${runAllowList(opts.toolDirs).join(",")}`,
-    `--allow-read=${READ_PATHS.join(",")}`,
+    `--allow-run=${[...runAllowList(opts.toolDirs), ...RUN_FILES, ...extraRun].join(",")}`,
+    `--allow-read=${[...new Set(read)].join(",")}`,
     `--allow-write=${WRITE_PATHS.join(",")}`,
     `--allow-env=${ENV_NAMES.join(",")}`,
+    `--allow-sys=${SYS_NAMES.join(",")}`,
   ];
 }
 

@@ -14,6 +14,7 @@
  */
 
 import { getLogger } from "@logtape/logtape";
+import { mayRun } from "../config/sandbox.ts";
 
 const log = getLogger(["starfail", "hook"]);
 
@@ -91,18 +92,29 @@ export class HookRunner {
   #queue: HookEvent[] = [];
   #running: Promise<void> | null = null;
   #missingLogged = false;
+  #denied: boolean;
   /** Called after each run (tests, the event log). */
   onRun: ((run: HookRun) => void) | null = null;
 
-  /** A runner of `path` (empty: none) with a deadline of `timeoutS` seconds. */
+  /**
+   * A runner of `path` (empty: none) with a deadline of `timeoutS` seconds.
+   * A path the sandbox does not let starfail read and run is never tried:
+   * the startup check (`checkSandbox`) names it once, with the fix.
+   */
   constructor(path: string, timeoutS: number) {
     this.#path = path;
     this.#timeoutS = timeoutS;
+    this.#denied = path !== "" && !mayRun(path);
+  }
+
+  /** Whether the sandbox denies the hook (then events are not queued at all). */
+  get denied(): boolean {
+    return this.#denied;
   }
 
   /** Queues `ev`; the hook runs when the previous run has finished. */
   enqueue(ev: HookEvent): void {
-    if (this.#path === "") return;
+    if (this.#path === "" || this.#denied) return;
     this.#queue.push(ev);
     if (this.#queue.length > HOOK_QUEUE_MAX) {
       const dropped = this.#queue.splice(0, this.#queue.length - HOOK_QUEUE_MAX);
@@ -140,6 +152,7 @@ export class HookRunner {
         this.#missingLogged = true;
         return null;
       }
+      if (err instanceof Deno.errors.NotCapable) return this.#sandboxed();
       return this.#failed(ev, `cannot read ${this.#path}: ${(err as Error).message}`);
     }
     this.#missingLogged = false;
@@ -158,10 +171,8 @@ export class HookRunner {
       }).spawn();
     } catch (err) {
       const e = err as Error;
-      const why = e instanceof Deno.errors.NotCapable || e instanceof Deno.errors.PermissionDenied
-        ? `the sandbox denies running it (${e.message})`
-        : e.message;
-      return this.#failed(ev, `cannot run ${this.#path}: ${why}`);
+      if (e instanceof Deno.errors.NotCapable) return this.#sandboxed();
+      return this.#failed(ev, `cannot run ${this.#path}: ${e.message}`);
     }
     let timedOut = false;
     let killed: (v: null) => void = () => {};
@@ -207,6 +218,17 @@ export class HookRunner {
     else if (run.code !== 0) log.warn("Hook failed", fields);
     else log.info("Hook ran", fields);
     return run;
+  }
+
+  /** A sandbox denial the query did not foresee: said once, then the hook is off. */
+  #sandboxed(): null {
+    this.#denied = true;
+    this.#queue.length = 0;
+    log.error(
+      `the binary's sandbox denies reading or running the hook ${this.#path} (hook.path); ` +
+        `the hook is off until starfail runs with a build that allows it`,
+    );
+    return null;
   }
 
   #failed(ev: HookEvent, error: string): HookRun {

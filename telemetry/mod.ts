@@ -53,7 +53,6 @@ export {
   topicSafe,
 } from "./mqtt.ts";
 export { HOOK_QUEUE_MAX, hookEnv, type HookEvent, type HookRun, HookRunner } from "./hook.ts";
-export { type ChannelHost, channelHosts } from "./net_hosts.ts";
 export {
   formatConsoleLine,
   formatJsonLine,

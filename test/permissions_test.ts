@@ -5,13 +5,18 @@
  * must import (it reads environment variables at import time).
  */
 import assert from "node:assert/strict";
-import { scopedRunArgs, V8_FLAGS } from "../scripts/permissions.ts";
+import { type PermissionOptions, scopedRunArgs, V8_FLAGS } from "../scripts/permissions.ts";
 
 const root = new URL("..", import.meta.url).pathname;
 
-async function starfail(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+async function starfail(
+  args: string[],
+  build: PermissionOptions = {},
+  signal?: AbortSignal,
+): Promise<{ code: number; stdout: string; stderr: string }> {
   const out = await new Deno.Command(Deno.execPath(), {
-    args: [...scopedRunArgs(`${root}main.ts`), ...args],
+    args: [...scopedRunArgs(`${root}main.ts`, build), ...args],
+    ...(signal !== undefined ? { signal } : {}),
     cwd: root,
     stdout: "piped",
     stderr: "piped",
@@ -82,10 +87,17 @@ function isWritable(dir: string): boolean {
 }
 
 /** Folders and sockets the demo may leave in /tmp/starfail (none, after it ends). */
-function demoLeftovers(): string[] {
+/**
+ * What demo `pid` left in /tmp/starfail: its folder (`demo_PID_…`), and any demo ubus socket
+ * (fixed names, shared by concurrent demos: compared with what was there before).
+ */
+function demoLeftovers(pid?: number): string[] {
   try {
     return [...Deno.readDirSync("/tmp/starfail")].map((e) => e.name)
-      .filter((n) => n.startsWith("demo_") || n.startsWith("demo-ubus-"));
+      .filter((n) =>
+        (pid === undefined ? n.startsWith("demo_") : n.startsWith(`demo_${pid}_`)) ||
+        n.startsWith("demo-ubus-")
+      );
   } catch {
     return [];
   }
@@ -93,7 +105,17 @@ function demoLeftovers(): string[] {
 
 Deno.test("with the binary's permissions: demo --duration 30 fails over and back, leaves nothing", async () => {
   const before = new Set(demoLeftovers());
-  const r = await starfail(["demo", "--duration", "30", "--json", "--no-color"]);
+  const proc = new Deno.Command(Deno.execPath(), {
+    args: [...scopedRunArgs(`${root}main.ts`), "demo", "--duration", "30", "--json", "--no-color"],
+    cwd: root,
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).spawn();
+  const out = await proc.output();
+  const d = new TextDecoder();
+  const r = { code: out.code, stdout: d.decode(out.stdout), stderr: d.decode(out.stderr) };
+  assert.doesNotMatch(r.stderr, /Failed to resolve/);
   assert.equal(r.code, 0, r.stderr);
   const summary = JSON.parse(r.stdout.trim().split("\n").at(-1)!).summary;
   const moves = summary.switches.filter((s: { from: string | null }) => s.from !== null);
@@ -102,7 +124,7 @@ Deno.test("with the binary's permissions: demo --duration 30 fails over and back
   assert.equal(moves.at(-1).to, "wan_m1_w3");
   assert.match(moves.at(-1).reason, /^(fast )?failback/);
   assert.doesNotMatch(r.stdout + r.stderr, /sandbox denies|NotCapable|Requires \w+ access/);
-  assert.deepEqual(demoLeftovers().filter((n) => !before.has(n)), []);
+  assert.deepEqual(demoLeftovers(proc.pid).filter((n) => !before.has(n)), []);
 });
 
 Deno.test("with the binary's permissions: Ctrl-C and SIGTERM during demo clean up (exit 130/143)", async () => {
@@ -122,13 +144,20 @@ Deno.test("with the binary's permissions: Ctrl-C and SIGTERM during demo clean u
       if (done) break;
       out += value;
     }
-    assert.ok(demoLeftovers().some((n) => !before.has(n)), "the demo made no folder to clean");
+    assert.ok(
+      demoLeftovers(proc.pid).some((n) => n.startsWith(`demo_${proc.pid}_`)),
+      "the demo made no folder to clean",
+    );
     proc.kill(sig);
     const st = await proc.status;
     await reader.cancel();
     await proc.stderr.cancel();
     assert.equal(st.code, code, `${sig}`);
-    assert.deepEqual(demoLeftovers().filter((n) => !before.has(n)), [], `${sig} left files`);
+    assert.deepEqual(
+      demoLeftovers(proc.pid).filter((n) => !before.has(n)),
+      [],
+      `${sig} left files`,
+    );
   }
 });
 
@@ -181,5 +210,154 @@ Deno.test("with the binary's permissions: a webhook host the build lacks is one 
     );
   } finally {
     await Deno.remove(cfg);
+  }
+});
+
+/** A config with every channel pointing where the default build does not reach. */
+function channelsConfig(remote: boolean): string {
+  return [
+    "config starfail 'main'",
+    "\toption poll_interval_ms '500'",
+    "config starfail 'starlink'",
+    "\toption enabled '0'",
+    "config starfail 'mqtt'",
+    "\toption enabled '1'",
+    "\toption url 'mqtt://broker.example.net:1883'",
+    "\toption password_file '/root/starfail-test-mqtt.pass'",
+    "config starfail 'http'",
+    "\toption enabled '1'",
+    "\toption listen '0.0.0.0:9101'",
+    "config starfail 'hook'",
+    "\toption path '/opt/starfail-test/hook'",
+    ...(remote
+      ? [
+        "config starfail 'remote'",
+        // TEST-NET-1: never contacted (the permission check comes first).
+        "\toption url 'http://192.0.2.1/ubus'",
+        "\toption username 'starfail'",
+        "\toption password_file '/root/starfail-test-router.pass'",
+      ]
+      : []),
+    "config member 'lo'",
+    "\toption device 'lo'",
+    "\tlist probe_target '127.0.0.1'",
+    "",
+  ].join("\n");
+}
+
+const DENIED = {
+  "mqtt.url": "the binary's sandbox denies net access to broker.example.net:1883 (needed by " +
+    "mqtt.url); rebuild with STARFAIL_EXTRA_NET=broker.example.net:1883 deno task compile " +
+    "(the binary cannot widen its own permissions)",
+  "http.listen": "the binary's sandbox denies net access to 0.0.0.0:9101 (needed by " +
+    "http.listen); rebuild with STARFAIL_EXTRA_NET=0.0.0.0:9101 deno task compile (the binary " +
+    "cannot widen its own permissions)",
+  "remote.url": "the binary's sandbox denies net access to 192.0.2.1:80 (needed by remote.url); " +
+    "rebuild with STARFAIL_EXTRA_NET=192.0.2.1:80 deno task compile (the binary cannot widen " +
+    "its own permissions)",
+  "hook.path": "the binary's sandbox denies read and run of /opt/starfail-test/hook (hook.path); " +
+    "move it to /etc/starfail/hook or rebuild with STARFAIL_EXTRA_RUN=/opt/starfail-test/hook " +
+    "deno task compile (the binary cannot widen its own permissions)",
+  "mqtt.password_file": "the binary's sandbox denies read of /root/starfail-test-mqtt.pass " +
+    "(mqtt.password_file); move it to /etc/starfail/ or rebuild with " +
+    "STARFAIL_EXTRA_READ=/root/starfail-test-mqtt.pass deno task compile (the binary cannot " +
+    "widen its own permissions)",
+  "remote.password_file": "the binary's sandbox denies read of /root/starfail-test-router.pass " +
+    "(remote.password_file); move it to /etc/starfail/ or rebuild with " +
+    "STARFAIL_EXTRA_READ=/root/starfail-test-router.pass deno task compile (the binary cannot " +
+    "widen its own permissions)",
+};
+
+/** The build options that allow everything {@linkcode channelsConfig} names. */
+const ALLOW_ALL: PermissionOptions = {
+  extraNet: ["broker.example.net:1883", "0.0.0.0:9101", "192.0.2.1:80"],
+  extraRun: ["/opt/starfail-test/hook"],
+  extraRead: ["/root/starfail-test-mqtt.pass", "/root/starfail-test-router.pass"],
+};
+
+Deno.test("with the binary's permissions: MQTT, HTTP, hook, remote and password files the build lacks are one line each in config validate; the build options allow them", async () => {
+  await Deno.mkdir("/tmp/starfail", { recursive: true });
+  const cfg = await Deno.makeTempFile({ dir: "/tmp/starfail", suffix: ".uci" });
+  try {
+    await Deno.writeTextFile(cfg, channelsConfig(true));
+    const r = await starfail(["config", "validate", "--config", cfg]);
+    assert.equal(r.code, 0, r.stderr);
+    const lines = r.stderr.trim().split("\n").filter((l) => /sandbox/.test(l));
+    assert.deepEqual(
+      lines.sort(),
+      [
+        DENIED["mqtt.url"],
+        DENIED["http.listen"],
+        DENIED["remote.url"],
+        DENIED["hook.path"],
+        DENIED["mqtt.password_file"],
+        DENIED["remote.password_file"],
+      ].map((l) => `warning: ${l}`).sort(),
+    );
+    const allowed = await starfail(["config", "validate", "--config", cfg], ALLOW_ALL);
+    assert.equal(allowed.code, 0, allowed.stderr);
+    assert.doesNotMatch(allowed.stderr, /sandbox/);
+  } finally {
+    await Deno.remove(cfg);
+  }
+});
+
+Deno.test("with the binary's permissions: the daemon names each denied channel once at start (no per-event lines); remote mode's denial exits 77", async () => {
+  await Deno.mkdir("/tmp/starfail", { recursive: true });
+  const dir = await Deno.makeTempDir({ dir: "/tmp/starfail", prefix: "channels_" });
+  try {
+    // Local mode: MQTT, HTTP and the hook denied; the daemon runs ~4 s (member events, a
+    // primary chosen: each would run the hook) and every denial is one line, said once.
+    await Deno.writeTextFile(`${dir}/local.uci`, channelsConfig(false));
+    const ac = new AbortController();
+    const timer = setTimeout(() => ac.abort(), 4000);
+    const local = await starfail(
+      ["daemon", "--dry-run", "--config", `${dir}/local.uci`, "--socket", `${dir}/none.sock`],
+      {},
+      ac.signal,
+    ).finally(() => clearTimeout(timer));
+    const all = local.stdout + local.stderr;
+    assert.match(all, /Primary chosen/, "the daemon ran long enough to switch (hook event)");
+    const said = all.split("\n").filter((l) => /sandbox denies/.test(l));
+    const expected = [
+      DENIED["mqtt.url"],
+      DENIED["http.listen"],
+      DENIED["hook.path"],
+      DENIED["mqtt.password_file"],
+    ];
+    // The socket under /tmp/starfail is outside the build's ubus sockets: its own line.
+    const socketLines = said.filter((l) => /of the ubus socket/.test(l));
+    assert.equal(socketLines.length, 1, all);
+    for (const line of expected) {
+      assert.equal(said.filter((l) => l.includes(line)).length, 1, `once: ${line}\n${all}`);
+    }
+    assert.equal(said.length, expected.length + 1, all);
+    assert.doesNotMatch(all, /Requires \w+ access|NotCapable|cannot read \/opt/);
+    assert.match(all, /MQTT is off: this build does not allow/);
+    assert.match(all, /HTTP endpoint is off: this build does not allow/);
+
+    // Remote mode: the router's host and password file stop the start, one line, exit 77.
+    await Deno.writeTextFile(`${dir}/remote.uci`, channelsConfig(true));
+    const remote = await starfail(
+      [
+        "daemon",
+        "--dry-run",
+        "--config",
+        `${dir}/remote.uci`,
+        "--socket",
+        `${dir}/none.sock`,
+      ],
+      {},
+      AbortSignal.timeout(30000),
+    );
+    assert.equal(remote.code, 77, remote.stderr);
+    assert.equal(
+      remote.stderr.trim(),
+      `${DENIED["remote.url"]}; ${DENIED["remote.password_file"]}`,
+    );
+    assert.doesNotMatch(remote.stdout, /needed by remote\.url|remote\.password_file\)/);
+    assert.equal(remote.stdout.split("\n").filter((l) => /sandbox denies/.test(l)).length, 5);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });

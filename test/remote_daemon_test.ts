@@ -6,16 +6,25 @@
  * rpcd's file exec, a router restart mid-run is survived, and a wrong
  * password stops the start with one line and exit 77.
  *
- * The daemon is driven with `starfail failover|restore --socket` through its
- * own ubus object on a companion ubusd (and read with the real `ubus` CLI);
- * `--url` for every CLI command comes with the HTTP API (issue 15) and is
- * wired after that merge.
+ * The companion has no ubusd, as on a NAS or a Raspberry Pi: the daemon
+ * serves its methods on its HTTP endpoint (a free loopback port, port 0 in
+ * the config, read back from its log) and is driven with
+ * `starfail failover MEMBER --url http://127.0.0.1:PORT` and
+ * `starfail restore --url …` (issue 16's "Done when"); the test reads status
+ * and metrics over the same endpoint with `StarfailHttpClient`.
+ *
+ * The daemon runs with `-A`: the router's rpcd/uhttpd listen on loopback
+ * (allowed by the binary's permissions), but the password file and config
+ * live in a private temp folder outside `/etc/starfail` and `/tmp/starfail`;
+ * the scoped run of remote mode's permission checks is in
+ * `test/permissions_test.ts`.
  */
 
 import assert from "node:assert/strict";
-import { haveOpenwrt, OPENWRT, requirePart, skipUnless, which } from "./require.ts";
+import { haveOpenwrt, requirePart, skipUnless, which } from "./require.ts";
 import { cryptHash, type RpcdRouter, startRpcdRouter } from "./openwrt/rpcd_router.ts";
-import { startUbusd } from "./openwrt/ubusd.ts";
+import { StarfailHttpClient } from "../ubus/http_api.ts";
+import type { JsonObject } from "../ubus/blob.ts";
 import { runCommand } from "../collectors/exec.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
@@ -86,6 +95,11 @@ function companionConfig(url: string, passwordFile: string): string {
     "config starfail 'starlink'",
     "\toption enabled '0'",
     "",
+    // The API for a companion without ubusd: a free loopback port (0), read from the log.
+    "config starfail 'http'",
+    "\toption enabled '1'",
+    "\toption listen '127.0.0.1:0'",
+    "",
     "config starfail 'remote'",
     `\toption url '${url}'`,
     "\toption username 'starfail'",
@@ -122,7 +136,7 @@ function lowest(m: Record<string, number>): string {
 
 Deno.test({
   name:
-    "remote daemon: failover and restore change the router's mwan3 through rpcd; a router restart is survived",
+    "remote daemon without ubusd: failover/restore --url change the router's mwan3 through rpcd; a router restart is survived",
   ignore,
   sanitizeOps: false,
   sanitizeResources: false,
@@ -130,9 +144,6 @@ Deno.test({
     requirePart(available, WHAT);
     const r = await startRouter();
     const dir = await Deno.makeTempDir({ prefix: `starfail-companion-${Deno.pid}-` });
-    const companion = await startUbusd(`${dir}/ubus.sock`);
-    const ubus = (...args: string[]) =>
-      runCommand(OPENWRT.ubus, ["-s", companion.socket, "-t", "5", ...args], { timeoutMs: 8000 });
     const starfail = (...args: string[]) =>
       runCommand(Deno.execPath(), ["run", "-A", `${ROOT}main.ts`, ...args], { timeoutMs: 30000 });
     let daemon: Deno.ChildProcess | null = null;
@@ -149,8 +160,9 @@ Deno.test({
           "daemon",
           "--config",
           `${dir}/starfail`,
+          // No ubusd on the companion: nothing listens here.
           "--socket",
-          companion.socket,
+          `${dir}/no-ubusd.sock`,
         ],
         stdout: "piped",
         stderr: "piped",
@@ -163,12 +175,25 @@ Deno.test({
         }),
       ).catch(() => undefined);
       daemon.stderr.pipeTo(new WritableStream()).catch(() => undefined);
-      const status = async () => {
-        const s = await ubus("call", "starfail", "status");
-        return s.code === 0 ? JSON.parse(s.stdout) : null;
+      let url = "";
+      await until("the daemon's HTTP endpoint", () => {
+        url = /HTTP endpoint listening.*?(http:\/\/127\.0\.0\.1:\d+)/.exec(log)?.[1] ?? "";
+        return url !== "";
+      });
+      const api = new StarfailHttpClient(url, { timeoutMs: 5000 });
+      const call = async (
+        method: string,
+        args: Record<string, string | number> = {},
+      ): Promise<JsonObject | null> => {
+        try {
+          return await api.call(method, args);
+        } catch {
+          return null;
+        }
       };
-      await until("the daemon's ubus object", async () => (await status()) !== null);
-      const members = (await status()).members as { name: string; iface: string }[];
+      const status = () => call("status");
+      await until("the daemon's API", async () => (await status()) !== null);
+      const members = (await status())!.members as unknown as { name: string; iface: string }[];
       const byIface = Object.fromEntries(members.map((m) => [m.iface, m.name]));
       assert.deepEqual(
         Object.keys(byIface).sort(),
@@ -178,26 +203,21 @@ Deno.test({
       // Probes run on the router (rpcd file exec of /bin/ping -I lo) and come back measured.
       for (const member of Object.values(byIface)) {
         await until(`probe samples of ${member} from the router`, async () => {
-          const m = await ubus(
-            "call",
-            "starfail",
-            "metrics",
-            JSON.stringify({ member, limit: 50 }),
-          );
-          if (m.code !== 0) return false;
-          const samples = JSON.parse(m.stdout).samples as Record<string, unknown>[];
+          const m = await call("metrics", { member, limit: 50 });
+          if (m === null) return false;
+          const samples = m.samples as unknown as Record<string, unknown>[];
           return samples.some((o) => typeof o.latency_ms === "number" && o.loss_pct === 0);
         });
       }
       let initial = "";
       await until("the initial primary lowest in the router's mwan3", async () => {
-        initial = (await status())?.primary ?? "";
+        initial = String((await status())?.primary ?? "");
         return initial !== "" && lowest(await metrics(r)) === initial;
       });
       const other = initial === byIface.wan ? byIface.wwan : byIface.wan;
 
-      // `starfail failover MEMBER` (over the companion's ubus; --url comes with issue 15).
-      const fo = await starfail("failover", other, "--socket", companion.socket);
+      // `starfail failover MEMBER --url http://127.0.0.1:PORT`: the CLI over the HTTP API.
+      const fo = await starfail("failover", other, "--url", url);
       assert.equal(fo.code, 0, fo.stderr);
       await until(
         "the router's real uci shows the failover",
@@ -219,7 +239,7 @@ Deno.test({
 
       // The restarted rpcd knows no session: the restore below reaches the router only
       // because the daemon's next call got -32002 and logged in again.
-      const rs = await starfail("restore", "--socket", companion.socket);
+      const rs = await starfail("restore", "--url", url);
       assert.equal(rs.code, 0, rs.stderr);
       await until(
         "the router's real uci shows the restored primary lowest",
@@ -236,7 +256,6 @@ Deno.test({
         daemon.kill("SIGTERM");
         await daemon.status;
       }
-      await companion.stop();
       await r.stop();
       await Deno.remove(dir, { recursive: true });
     }
