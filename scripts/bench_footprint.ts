@@ -148,6 +148,22 @@ try {
     series.push({ s: s + 5, rss: r1(sample(daemon.pid).rss) });
   }
   const d = sample(daemon.pid);
+  // The figures are only the daemon's as shipped if its flags let it reach its world: a
+  // denied ubus socket or dish port would leave collectors idle and the RSS flattered.
+  const denials = [
+    ...new Set(
+      daemonLog.join("").split("\n").filter((l) =>
+        /sandbox denies|NotCapable|Requires \w+ access/.test(l)
+      ).map((l) => (/"msg":"([^"]*)"/.exec(l)?.[1] ?? l).slice(0, 200)),
+    ),
+  ];
+  const worldDenied = denials.filter((m) =>
+    m.includes(world.socket) || world.net.some((n) => m.includes(n.replace(/^unix:/, "")))
+  );
+  if (worldDenied.length > 0) {
+    throw new Error(`the daemon's flags deny its own world: ${worldDenied.join("; ")}`);
+  }
+  for (const m of denials) console.error(`bench_footprint: the daemon logged a denial: ${m}`);
   const f = sample(floor.pid);
   const cpuPerTickMs = ((d.cpu - cpuAt10) / (seconds - 10)) * 1000;
 
