@@ -10,8 +10,8 @@ import { CliError, type CommandSpec, EXIT, parseCommand } from "./args.ts";
 import { loadConfig } from "../config/mod.ts";
 import { engineConfig } from "../engine/config.ts";
 import { applyMemberConfig, engineConfigFromConfig } from "../engine/from_config.ts";
-import { replay, type ReplayResult } from "../engine/replay.ts";
-import { readTraceFile, TraceFileError } from "../engine/trace_file.ts";
+import { replayEntries, type ReplayResult } from "../engine/replay.ts";
+import { openTraceFile, TraceFileError } from "../engine/trace_file.ts";
 import type { Trace } from "../engine/trace.ts";
 
 /** How `starfail replay` is called. */
@@ -35,9 +35,13 @@ export const spec: CommandSpec = {
   maxPositionals: 1,
 };
 
-async function loadTrace(path: string): Promise<Trace> {
+/**
+ * Runs `f`, turning a {@linkcode TraceFileError} into the CLI's one-line error
+ * and exit code (the trace is read while it is replayed, so both can throw it).
+ */
+function withTraceErrors<T>(f: () => T): T {
   try {
-    return await readTraceFile(path);
+    return f();
   } catch (err) {
     if (err instanceof TraceFileError) {
       const code = err.kind === "missing"
@@ -65,7 +69,7 @@ export function clock(t: number): string {
 /** Renders a replay result as a readable timeline and summary. */
 export function formatTimeline(
   file: string,
-  trace: Trace,
+  trace: Pick<Trace, "members">,
   result: ReplayResult,
   pollMs: number,
 ): string {
@@ -105,7 +109,9 @@ export async function run(argv: string[]): Promise<number> {
   if (parsed === null) return EXIT.OK;
   const file = parsed.positionals[0];
   const configPath = parsed.values.config;
-  let trace = await loadTrace(file);
+  // Streamed: the header now, the rest read as it is replayed (a 24 h trace is ~30 MB).
+  const trace = withTraceErrors(() => openTraceFile(file));
+  let members = trace.members;
   // A recorded trace carries the engine options it ran with: replay uses them unless
   // --config asks "what would this config have done?".
   let cfg = engineConfig(trace.config ?? {});
@@ -113,9 +119,9 @@ export async function run(argv: string[]): Promise<number> {
     const loaded = await loadConfig(configPath);
     for (const w of loaded.warnings) console.error(w);
     cfg = engineConfigFromConfig(loaded.config);
-    trace = { ...trace, members: applyMemberConfig(trace.members, loaded.config) };
+    members = applyMemberConfig(members, loaded.config);
   }
-  const result = replay(trace, cfg);
+  const result = withTraceErrors(() => replayEntries(members, trace.entries, cfg, trace.start));
   if (parsed.values.json) {
     const out = result.changes.map((c) =>
       JSON.stringify({ t: c.t, primary: c.primary, from: c.from, kind: c.kind, reason: c.reason })
@@ -123,7 +129,7 @@ export async function run(argv: string[]): Promise<number> {
     out.push(JSON.stringify({ summary: result.summary }));
     console.log(out.join("\n"));
   } else {
-    console.log(formatTimeline(file, trace, result, cfg.poll_interval_ms));
+    console.log(formatTimeline(file, { members }, result, cfg.poll_interval_ms));
   }
   return EXIT.OK;
 }

@@ -42,13 +42,35 @@ export {
   PREDICTIVE_THRESHOLDS,
   ruleRateLimitS,
 } from "./predictive.ts";
-export { formatTrace, parseTrace, type Trace, TRACE_VERSION, TraceError } from "./trace.ts";
-export { readTraceFile, TraceFileError } from "./trace_file.ts";
+export {
+  formatTrace,
+  parseTrace,
+  parseTraceLines,
+  scanTraceLines,
+  type Trace,
+  TRACE_VERSION,
+  traceEntries,
+  type TraceEntry,
+  TraceError,
+  type TraceLines,
+  type TraceScan,
+  type TraceTickLine,
+} from "./trace.ts";
+export {
+  openTraceFile,
+  readTraceFile,
+  TRACE_MAX_LINE_CHARS,
+  TraceFileError,
+  type TraceStream,
+} from "./trace_file.ts";
 export {
   type PrimaryChange,
   replay,
+  replayEntries,
   type ReplayOptions,
   type ReplayResult,
+  type ReplayStart,
+  replayStart,
   type ReplaySummary,
 } from "./replay.ts";
 export { applyMemberConfig, engineConfigFromConfig } from "./from_config.ts";

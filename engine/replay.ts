@@ -15,7 +15,8 @@
 import type { EngineConfig } from "./config.ts";
 import { createEngine, observe, tick, type TickResult } from "./engine.ts";
 import type { DecisionKind, EngineEvent, EngineState } from "./state.ts";
-import type { Trace } from "./trace.ts";
+import { type Trace, traceEntries, type TraceEntry } from "./trace.ts";
+import type { MemberSpec, Observation } from "./types.ts";
 
 /** One change of primary. */
 export interface PrimaryChange {
@@ -81,19 +82,67 @@ export interface ReplayOptions {
  * ```
  */
 export function replay(trace: Trace, config: EngineConfig, opts: ReplayOptions = {}): ReplayResult {
+  const start = replayStart({
+    start_t: trace.start_t,
+    firstTick: trace.ticks?.[0]?.t,
+    firstObservationT: trace.observations[0]?.t,
+  });
+  return replayEntries(trace.members, traceEntries(trace), config, start, opts);
+}
+
+/** Where a replay starts and how it ticks ({@linkcode replayStart}). */
+export interface ReplayStart {
+  /** When the engine is created (trace seconds). */
+  t0: number;
+  /** Whether the trace recorded its ticks (replay ticks exactly there, and nowhere else). */
+  recorded: boolean;
+}
+
+/**
+ * The start of a replay from what precedes it in the trace: the header's
+ * `start_t`, the first recorded tick and the first observation (file order).
+ * Without `start_t` the engine starts at the earlier of the first tick and
+ * the first observation (0 for an empty trace).
+ */
+export function replayStart(
+  h: { start_t?: number; firstTick?: number; firstObservationT?: number },
+): ReplayStart {
+  const recorded = h.firstTick !== undefined;
+  const t0 = h.start_t ??
+    (recorded
+      ? Math.min(h.firstTick as number, h.firstObservationT ?? Infinity)
+      : h.firstObservationT ?? 0);
+  return { t0, recorded };
+}
+
+/**
+ * {@linkcode replay} over a trace's entries as they arrive (a trace file read
+ * while it is replayed: `engine/trace_file.ts` `openTraceFile`), holding none
+ * of them: the same result as `replay` on the same trace. `start` comes from
+ * {@linkcode replayStart}.
+ *
+ * @example
+ * ```ts
+ * const s = openTraceFile("night.jsonl");
+ * replayEntries(s.members, s.entries, engineConfig(s.config), s.start).summary.switches;
+ * ```
+ */
+export function replayEntries(
+  members: MemberSpec[],
+  entries: Iterable<TraceEntry>,
+  config: EngineConfig,
+  start: ReplayStart,
+  opts: ReplayOptions = {},
+): ReplayResult {
   const step = config.poll_interval_ms / 1000;
-  const obs = trace.observations;
-  const recorded = trace.ticks ?? [];
-  const t0 = trace.start_t ??
-    (recorded.length > 0 ? Math.min(recorded[0].t, obs[0]?.t ?? Infinity) : obs[0]?.t ?? 0);
-  const tEnd = obs.length > 0 ? obs[obs.length - 1].t : 0;
-  let state = createEngine(trace.members, config, t0);
+  const t0 = start.t0;
+  let state = createEngine(members, config, t0);
   const changes: PrimaryChange[] = [];
   const byKind: Record<string, number> = {};
   const primaryS: Record<string, number> = {};
   const downs: Record<string, number> = {};
   let predictive = 0;
-  let i = 0;
+  let count = 0;
   let ticks = 0;
   let lastT = t0;
   const runTick = (t: number): TickResult => {
@@ -123,31 +172,50 @@ export function replay(trace: Trace, config: EngineConfig, opts: ReplayOptions =
     }
     return r;
   };
-  if (recorded.length > 0) {
-    // A recorded trace: the same observations before each tick, the same tick times.
-    for (const rt of recorded) {
-      while (i < rt.after && i < obs.length) state = observe(state, obs[i++]);
-      runTick(rt.t);
+  if (start.recorded) {
+    // A recorded trace: in file order, each tick after the observations the live engine had.
+    for (const e of entries) {
+      if ("tick" in e) runTick(e.tick);
+      else {
+        state = observe(state, e);
+        count++;
+      }
     }
-    while (i < obs.length) state = observe(state, obs[i++]);
-  }
-  for (let k = 0; recorded.length === 0; k++) {
-    const t = t0 + k * step;
-    while (i < obs.length && obs[i].t <= t) {
-      const o = obs[i++];
-      const linkDrop = o.link_up === false && o.t > lastT && linkWasUp(state, o.member);
-      state = observe(state, o);
-      if (linkDrop && ticks > 0) runTick(o.t);
+  } else {
+    // Virtual ticks every poll interval until the last observation's time.
+    const it = entries[Symbol.iterator]();
+    const pull = (): Observation | undefined => {
+      const r = it.next();
+      if (r.done) return undefined;
+      if ("tick" in r.value) {
+        throw new Error("a tick line in a trace replayed without recorded ticks (file changed?)");
+      }
+      return r.value;
+    };
+    let next = pull();
+    // The last observation's time, known once the entries run out (replay stops there).
+    let tEnd = next === undefined ? 0 : Infinity;
+    for (let k = 0;; k++) {
+      const t = t0 + k * step;
+      while (next !== undefined && next.t <= t) {
+        const o = next;
+        count++;
+        next = pull();
+        if (next === undefined) tEnd = o.t;
+        const linkDrop = o.link_up === false && o.t > lastT && linkWasUp(state, o.member);
+        state = observe(state, o);
+        if (linkDrop && ticks > 0) runTick(o.t);
+      }
+      runTick(t);
+      if (t >= tEnd) break;
     }
-    runTick(t);
-    if (t >= tEnd) break;
   }
   for (const k of Object.keys(primaryS)) primaryS[k] = round3(primaryS[k]);
   return {
     changes,
     summary: {
       duration_s: round3(lastT - t0),
-      observations: obs.length,
+      observations: count,
       ticks,
       switches: changes.filter((c) => c.from !== null).length,
       switches_by_kind: byKind,

@@ -190,6 +190,95 @@ function parseObservation(
   return o as unknown as Observation;
 }
 
+/** A tick line of a trace (`{"tick":41.503}`): the engine ticked at `tick` trace seconds. */
+export interface TraceTickLine {
+  /** Tick time (trace seconds). */
+  tick: number;
+}
+
+/** One line after the header, in file order: an observation or a recorded tick. */
+export type TraceEntry = Observation | TraceTickLine;
+
+/** A trace's header, parsed at once; its lines follow lazily in `entries`. */
+export interface TraceLines {
+  /** Members from the header. */
+  members: MemberSpec[];
+  /** The header's `config`, if recorded. */
+  config?: Partial<EngineConfig>;
+  /** The header's `start_t`, if recorded. */
+  start_t?: number;
+  /**
+   * Observations and tick lines in file order, each parsed when the iteration
+   * reaches it; throws {@linkcode TraceError} at the first bad line. Can be
+   * walked once.
+   */
+  entries: Iterable<TraceEntry>;
+}
+
+/**
+ * Parses a trace given as lines, lazily: the header at once, each later line
+ * when the returned `entries` reach it, so a file read line by line is never
+ * held whole. The same checks and messages as {@linkcode parseTrace} (which
+ * is built on it).
+ *
+ * @example
+ * ```ts
+ * const { members, entries } = parseTraceLines([
+ *   '{"starfail_trace":1,"members":[{"name":"sl","class":"starlink","weight":100}]}',
+ *   '{"t":0,"member":"sl","latency_ms":40,"loss_pct":0}',
+ *   '{"tick":0}',
+ * ]);
+ * for (const e of entries) console.log("tick" in e ? `tick ${e.tick}` : e.member);
+ * ```
+ */
+export function parseTraceLines(lines: Iterable<string>): TraceLines {
+  const it = lines[Symbol.iterator]();
+  const first = it.next();
+  if (first.done) throw new TraceError(1, "the trace is empty; expected a header line");
+  if (first.value.trim() === "") {
+    // Blank lines before the header: name where the header really is.
+    let n = 1;
+    for (let r = it.next(); !r.done; r = it.next()) {
+      n++;
+      if (r.value.trim() !== "") throw new TraceError(n, "the header must be the first line");
+    }
+    throw new TraceError(1, "the trace is empty; expected a header line");
+  }
+  const header = parseLine(first.value, 1);
+  const members = parseHeader(header);
+  const extra = parseHeaderExtras(header);
+  const names = new Set(members.map((m) => m.name));
+  function* entries(): Generator<TraceEntry> {
+    let lastT = 0;
+    let lastTick = -Infinity;
+    let n = 1;
+    for (let r = it.next(); !r.done; r = it.next()) {
+      n++;
+      const text = r.value.trim();
+      if (text === "") continue;
+      const raw = parseLine(text, n);
+      if ("tick" in raw) {
+        const t = raw.tick;
+        if (typeof t !== "number" || !Number.isFinite(t) || t < lastTick) {
+          throw new TraceError(
+            n,
+            `"tick" must be a finite number of seconds, not before the previous tick (got ${
+              JSON.stringify(t)
+            })`,
+          );
+        }
+        lastTick = t;
+        yield { tick: t };
+        continue;
+      }
+      const obs = parseObservation(raw, n, names, lastT);
+      lastT = obs.t;
+      yield obs;
+    }
+  }
+  return { members, ...extra, entries: entries() };
+}
+
 /**
  * Parses a whole trace. Throws {@linkcode TraceError} at the first problem.
  *
@@ -203,42 +292,28 @@ function parseObservation(
  * ```
  */
 export function parseTrace(text: string): Trace {
-  const lines = text.split("\n");
-  let i = 0;
-  while (i < lines.length && lines[i].trim() === "") i++;
-  if (i >= lines.length) throw new TraceError(1, "the trace is empty; expected a header line");
-  if (i > 0) throw new TraceError(i + 1, "the header must be the first line");
-  const header = parseLine(lines[0], 1);
-  const members = parseHeader(header);
-  const extra = parseHeaderExtras(header);
-  const names = new Set(members.map((m) => m.name));
+  const { entries, ...head } = parseTraceLines(text.split("\n"));
   const observations: Observation[] = [];
   const ticks: TraceTick[] = [];
-  let lastT = 0;
-  let lastTick = -Infinity;
-  for (let n = 1; n < lines.length; n++) {
-    const text = lines[n].trim();
-    if (text === "") continue;
-    const raw = parseLine(text, n + 1);
-    if ("tick" in raw) {
-      const t = raw.tick;
-      if (typeof t !== "number" || !Number.isFinite(t) || t < lastTick) {
-        throw new TraceError(
-          n + 1,
-          `"tick" must be a finite number of seconds, not before the previous tick (got ${
-            JSON.stringify(t)
-          })`,
-        );
-      }
-      lastTick = t;
-      ticks.push({ t, after: observations.length });
-      continue;
-    }
-    const obs = parseObservation(raw, n + 1, names, lastT);
-    lastT = obs.t;
-    observations.push(obs);
+  for (const e of entries) {
+    if ("tick" in e) ticks.push({ t: e.tick, after: observations.length });
+    else observations.push(e);
   }
-  return { members, observations, ...extra, ...(ticks.length > 0 ? { ticks } : {}) };
+  return { ...head, observations, ...(ticks.length > 0 ? { ticks } : {}) };
+}
+
+/**
+ * A trace's entries in file order: each recorded tick after the observations
+ * it followed (the inverse of how {@linkcode parseTrace} groups them).
+ */
+export function* traceEntries(trace: Trace): Generator<TraceEntry> {
+  const ticks = trace.ticks ?? [];
+  let k = 0;
+  for (let i = 0; i < trace.observations.length; i++) {
+    while (k < ticks.length && ticks[k].after <= i) yield { tick: ticks[k++].t };
+    yield trace.observations[i];
+  }
+  while (k < ticks.length) yield { tick: ticks[k++].t };
 }
 
 /** The header's optional `config` (known engine options only) and `start_t`. */
@@ -289,4 +364,52 @@ export function formatTrace(trace: Trace): string {
   });
   while (k < ticks.length) out.push(JSON.stringify({ tick: ticks[k++].t }));
   return out.join("\n") + "\n";
+}
+
+/** What a replay must know before it starts ({@linkcode scanTraceLines}). */
+export interface TraceScan {
+  /** The first recorded tick's time, if the trace has tick lines. */
+  firstTick?: number;
+  /** The first observation's `t`, if any. */
+  firstObservationT?: number;
+}
+
+/**
+ * A cheap first pass over a trace's lines (header included, it is skipped):
+ * the first tick and the first observation time, without validating (the
+ * full parse reports any problem). Only lines that could be tick lines are
+ * parsed as JSON, so a trace without ticks costs a string search per line.
+ */
+export function scanTraceLines(lines: Iterable<string>): TraceScan {
+  const out: TraceScan = {};
+  let header = true;
+  for (const line of lines) {
+    if (header) {
+      header = false;
+      continue;
+    }
+    const text = line.trim();
+    if (text === "") continue;
+    // A tick line names "tick" (possibly \u-escaped); other lines are observations.
+    const maybeTick = text.includes('"tick"') || text.includes("\\");
+    if (!maybeTick && out.firstObservationT !== undefined) continue;
+    let raw: unknown;
+    try {
+      raw = JSON.parse(text);
+    } catch {
+      continue;
+    }
+    if (typeof raw !== "object" || raw === null || Array.isArray(raw)) continue;
+    const o = raw as Record<string, unknown>;
+    if ("tick" in o) {
+      if (out.firstTick !== undefined) continue;
+      // The full parse rejects a bad first tick; either way, ticks are recorded.
+      out.firstTick = typeof o.tick === "number" ? o.tick : NaN;
+      if (out.firstObservationT !== undefined) break;
+    } else if (out.firstObservationT === undefined && typeof o.t === "number") {
+      out.firstObservationT = o.t;
+      if (out.firstTick !== undefined) break;
+    }
+  }
+  return out;
 }

@@ -13,6 +13,7 @@ export {
   FileReadError,
   type FileReadKind,
   ioReason,
+  openRegularFileSync,
   readFileBounded,
   type ReadOptions,
   readTextFileBounded,

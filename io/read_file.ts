@@ -13,7 +13,10 @@ import { showValue } from "./show_value.ts";
 /** Largest config file read (256 KiB; a real one is a few KiB). */
 export const CONFIG_MAX_BYTES = 256 * 1024;
 
-/** Largest replay trace read (64 MiB: about a day of 1 Hz samples from 8 members). */
+/**
+ * Largest replay trace read whole ({@linkcode readFileBounded}; 64 MiB: about a day of 1 Hz
+ * samples from 8 members). `starfail replay` streams the file instead and has no size cap.
+ */
 export const TRACE_MAX_BYTES = 64 * 1024 * 1024;
 
 /** Largest secret/token file read (64 KiB). */
@@ -92,6 +95,48 @@ export function fileErrorOf(err: unknown, path: string, what: string): FileReadE
     return new FileReadError("io", path, `${shown}: symbolic link loop; point it at a real file`);
   }
   return new FileReadError("io", path, `${shown}: cannot read the ${what}: ${ioReason(err)}`);
+}
+
+/**
+ * Opens `path` for reading after the same checks as
+ * {@linkcode readFileBounded} (a regular file, before and after opening) but
+ * without a size cap: for readers that stream the file in chunks (a replayed
+ * trace) and so hold only a chunk at a time. The caller closes the file.
+ * Throws {@linkcode FileReadError} (a sandbox denial as Deno's `NotCapable`).
+ */
+export function openRegularFileSync(path: string, what = "file"): Deno.FsFile {
+  const shown = showValue(path, 200);
+  let file: Deno.FsFile | undefined;
+  try {
+    // stat first: opening a FIFO would block and /dev/zero never ends.
+    const info = Deno.statSync(path);
+    if (!info.isFile) {
+      throw new FileReadError(
+        "not_regular",
+        path,
+        `${shown}: is ${typeName(info)}, expected a ${what}`,
+      );
+    }
+    file = Deno.openSync(path, { read: true });
+    // The path may have been swapped between stat and open: check what was opened.
+    const opened = file.statSync();
+    if (!opened.isFile) {
+      throw new FileReadError(
+        "not_regular",
+        path,
+        `${shown}: is ${typeName(opened)}, expected a ${what}`,
+      );
+    }
+    return file;
+  } catch (err) {
+    try {
+      file?.close();
+    } catch {
+      // already closed
+    }
+    if (err instanceof Deno.errors.NotCapable) throw err;
+    throw fileErrorOf(err, path, what);
+  }
 }
 
 /**

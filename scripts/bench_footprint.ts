@@ -37,8 +37,22 @@ const { values } = parseArgs({
     days: { type: "string", default: "2" },
     json: { type: "boolean" },
     quick: { type: "boolean" },
+    help: { type: "boolean", short: "h" },
   },
 });
+if (values.help) {
+  console.log(
+    `Usage: deno run -A scripts/bench_footprint.ts [--seconds 60] [--days 2] [--json] [--quick]
+
+  --seconds N  how long the live daemon runs before its RSS is read (5 to 3600; default 60)
+  --days N     simulated days of bench_daemon.ts for growth and CPU per tick (default 2)
+  --json       one JSON object instead of the Markdown table
+  --quick      20 s, 0.25 days and a 6 h replay (a smoke run; the table's figures need the defaults)
+
+Set STARFAIL_OPENWRT to a build with sbin/ubusd to run the daemon against the real ubusd.`,
+  );
+  Deno.exit(0);
+}
 const quick = values.quick === true;
 const seconds = quick ? 20 : Number(values.seconds);
 const days = quick ? 0.25 : Number(values.days);
@@ -134,6 +148,22 @@ try {
     series.push({ s: s + 5, rss: r1(sample(daemon.pid).rss) });
   }
   const d = sample(daemon.pid);
+  // The figures are only the daemon's as shipped if its flags let it reach its world: a
+  // denied ubus socket or dish port would leave collectors idle and the RSS flattered.
+  const denials = [
+    ...new Set(
+      daemonLog.join("").split("\n").filter((l) =>
+        /sandbox denies|NotCapable|Requires \w+ access/.test(l)
+      ).map((l) => (/"msg":"([^"]*)"/.exec(l)?.[1] ?? l).slice(0, 200)),
+    ),
+  ];
+  const worldDenied = denials.filter((m) =>
+    m.includes(world.socket) || world.net.some((n) => m.includes(n.replace(/^unix:/, "")))
+  );
+  if (worldDenied.length > 0) {
+    throw new Error(`the daemon's flags deny its own world: ${worldDenied.join("; ")}`);
+  }
+  for (const m of denials) console.error(`bench_footprint: the daemon logged a denial: ${m}`);
   const f = sample(floor.pid);
   const cpuPerTickMs = ((d.cpu - cpuAt10) / (seconds - 10)) * 1000;
 
@@ -159,7 +189,8 @@ try {
     evalMs.push(await wallMs(evalArgs));
   }
 
-  // 3. replay of 24 h, 4 members at 1 Hz, written as the daemon's --record writes it.
+  // 3. replay of 24 h, 4 members at 1 Hz, written as the daemon's --record writes it,
+  //    under the binary's permission and V8 flags (replay streams the file).
   const tracePath = `${world.dir}/day.jsonl`;
   const hours = quick ? 6 : 24;
   await writeTrace(tracePath, hours);
@@ -263,7 +294,10 @@ async function writeTrace(path: string, hours: number): Promise<void> {
   ];
   const file = await Deno.open(path, { write: true, create: true, truncate: true });
   const enc = new TextEncoder();
-  let buf = JSON.stringify({ starfail_trace: 1, members }) + "\n";
+  // The header and tick lines as the daemon's --record writes them (replay ticks at those times).
+  let buf =
+    JSON.stringify({ starfail_trace: 1, members, config: { poll_interval_ms: 1000 }, start_t: 0 }) +
+    "\n";
   for (let t = 0; t < hours * 3600; t++) {
     const out = t % 600 >= 300 && t % 600 < 305;
     const sl = out
@@ -273,7 +307,8 @@ async function writeTrace(path: string, hours: number): Promise<void> {
       JSON.stringify({ t, member: "cell", latency_ms: 70 + (t % 5), loss_pct: 0, rsrp_dbm: -92 }) +
       "\n" +
       JSON.stringify({ t, member: "wifi", latency_ms: 25, loss_pct: 0, signal_dbm: -60 }) + "\n" +
-      JSON.stringify({ t, member: "lan", latency_ms: 12, loss_pct: 0 }) + "\n";
+      JSON.stringify({ t, member: "lan", latency_ms: 12, loss_pct: 0 }) + "\n" +
+      JSON.stringify({ tick: t + 0.5 }) + "\n";
     if (buf.length > 1 << 16) {
       await file.write(enc.encode(buf));
       buf = "";
