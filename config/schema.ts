@@ -211,6 +211,12 @@ function text(fallback: string, check?: (s: string) => boolean, message?: string
 
 /** Log levels accepted by `main.log_level`. */
 export const LOG_LEVELS = ["trace", "debug", "info", "warn", "error"] as const;
+
+/**
+ * How the dish is asked: `auto` tries raw gRPC (port) and falls back to gRPC-Web
+ * (grpc_web_port); `grpc-web` asks gRPC-Web first (plain HTTP/1.1, no HTTP/2 session).
+ */
+export const DISH_TRANSPORTS = ["auto", "grpc-web"] as const;
 /** Member classes accepted by `member.class` (`auto` = detect). */
 export const MEMBER_CLASSES = ["auto", "starlink", "cellular", "wifi", "lan", "other"] as const;
 /** Detection modes accepted by `member.detect`. */
@@ -371,6 +377,7 @@ export const StarlinkSchema = v.object({
   host: v.optional(field(parseHost), "192.168.100.1"),
   port: integer(1, 65535, 9200),
   grpc_web_port: integer(1, 65535, 9201),
+  transport: oneOf(DISH_TRANSPORTS, "auto"),
   timeout_ms: integer(100, 60000, 2000),
   poll_interval_ms: integer(500, 60000, 1000),
   history: bool(true),

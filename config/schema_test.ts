@@ -62,6 +62,7 @@ Deno.test("defaults are those of docs/design.md", () => {
     host: "192.168.100.1",
     port: 9200,
     grpc_web_port: 9201,
+    transport: "auto",
     timeout_ms: 2000,
     poll_interval_ms: 1000,
     history: true,
@@ -279,7 +280,7 @@ Deno.test("every problem is reported at once, cross-field ones included", () => 
 Deno.test("option name tables match the design's sections", () => {
   assert.equal(SECTION_OPTIONS.main.length, 31);
   assert.equal(SECTION_OPTIONS.scoring.length, 17);
-  assert.equal(SECTION_OPTIONS.starlink.length, 9);
+  assert.equal(SECTION_OPTIONS.starlink.length, 10);
   assert.equal(SECTION_OPTIONS.notifications.length, 18);
   assert.equal(SECTION_OPTIONS.http.length, 2);
   assert.equal(SECTION_OPTIONS.mqtt.length, 11);

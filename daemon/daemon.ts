@@ -531,6 +531,7 @@ async function assemble(
       host: cfg.starlink.host,
       port: cfg.starlink.port,
       grpc_web_port: cfg.starlink.grpc_web_port,
+      prefer: cfg.starlink.transport,
       timeout_ms: cfg.starlink.timeout_ms,
       poll_interval_ms: cfg.starlink.poll_interval_ms,
       history: cfg.starlink.history,

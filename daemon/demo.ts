@@ -189,7 +189,9 @@ async function story(
   };
   const dish = await startDishSim({ hostname: "127.0.0.1", scenario: dishState, clock: elapsed });
   const cfgPath = `${dir}/starfail`;
-  await Deno.writeTextFile(cfgPath, simRouterConfig(dish.port, dish.grpcWebPort));
+  // gRPC-Web (HTTP/1.1): with the dish simulator in the same process, raw gRPC's HTTP/2
+  // sessions can crash Deno 2.9.6's nghttp2 when one side closes (denoland/deno#36788).
+  await Deno.writeTextFile(cfgPath, simRouterConfig(dish.port, dish.grpcWebPort, "grpc-web"));
 
   const handle = await startDaemon({
     configPath: cfgPath,
@@ -251,6 +253,10 @@ async function story(
     }
   } finally {
     await handle.stop();
+    // The daemon's dish client closes its HTTP/2 session asynchronously; the simulator's
+    // shutdown must not reach it first (a GOAWAY to a live session can crash Deno 2.9.6's
+    // nghttp2, denoland/deno#36788), so give it a moment before closing the dish.
+    await new Promise((resolve) => setTimeout(resolve, 250));
     await dish.close();
     calls = await router.mwan3Calls().catch(() => []);
     metrics = await router.metrics().catch(() => ({}));

@@ -68,7 +68,11 @@ config rule 'default_rule_v4'
 }
 
 /** A /etc/config/starfail for the simulated router, with short demo-friendly windows. */
-export function simRouterConfig(dishPort: number, webPort: number): string {
+export function simRouterConfig(
+  dishPort: number,
+  webPort: number,
+  transport: "auto" | "grpc-web" = "auto",
+): string {
   return `# Written by 'starfail demo' for its simulated router.
 config starfail 'main'
 	option use_mwan3 '1'
@@ -83,6 +87,7 @@ config starfail 'starlink'
 	option host '127.0.0.1'
 	option port '${dishPort}'
 	option grpc_web_port '${webPort}'
+	option transport '${transport}'
 	option poll_interval_ms '1000'
 	option timeout_ms '1500'
 
