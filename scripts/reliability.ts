@@ -26,7 +26,7 @@ const TESTS = [
   "io/side_file_test.ts",
   "ubus/reply_error_test.ts",
   "test/openwrt/malformed_invoke_test.ts",
-  "collectors/starlink_client_fault_test.ts",
+  "test/starlink_client_fault_test.ts",
   "test/fault_disk_test.ts",
   "test/fault_dish_test.ts",
   "test/fuzz_test.ts",

@@ -7,13 +7,12 @@
  */
 
 import assert from "node:assert/strict";
-import http2 from "node:http2";
-import type { AddressInfo } from "node:net";
 import { simRouterConfig, startSimRouter } from "../sim/router.ts";
 import { startDaemon } from "../daemon/daemon.ts";
 import { UbusClient } from "../ubus/client.ts";
+import { type FaultMode, startFaultServer } from "./http2_fault_server.ts";
 
-const MODES = ["http500", "html200", "garbage", "reset", "hang"] as const;
+const MODES: FaultMode[] = ["http500", "html200", "garbage", "reset", "hang"];
 
 function closedPort(): number {
   const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
@@ -28,27 +27,10 @@ Deno.test({
   sanitizeResources: false,
   async fn() {
     const dir = await Deno.makeTempDir({ prefix: `starfail_fault_dish_${Deno.pid}_` });
-    let requests = 0;
-    const server = http2.createServer();
-    server.on("stream", (stream: http2.ServerHttp2Stream) => {
-      stream.on("error", () => {});
-      const mode = MODES[requests++ % MODES.length];
-      if (mode === "http500") {
-        stream.respond({ ":status": 500, "content-type": "text/html" });
-        stream.end("<html>Internal Server Error</html>");
-      } else if (mode === "html200") {
-        stream.respond({ ":status": 200, "content-type": "text/html" });
-        stream.end("<html>captive portal</html>");
-      } else if (mode === "garbage") {
-        stream.respond({ ":status": 200, "content-type": "application/grpc" });
-        stream.end(new Uint8Array([0, 0, 0, 0, 3, 0xff, 0xff, 0xff]));
-      } else if (mode === "reset") {
-        stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
-      }
-      // hang: never answer; the client's deadline ends it.
-    });
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    const dishPort = (server.address() as AddressInfo).port;
+    // The misbehaving dish runs in a child process, ended with SIGKILL: closing a reset
+    // HTTP/2 stream's session in this process could abort it (test/http2_fault_server.ts).
+    const server = await startFaultServer([...MODES]);
+    const dishPort = server.port;
     const router = await startSimRouter({ dir });
     const cfgPath = `${dir}/starfail`;
     await Deno.writeTextFile(cfgPath, simRouterConfig(dishPort, closedPort()));
@@ -75,6 +57,7 @@ Deno.test({
       const ticksAfter = handle.runtime.state.ticks;
       assert.ok(ticksAfter >= ticksBefore + 6, `ticks ${ticksBefore} → ${ticksAfter}`);
       assert.ok(answered >= 40, `${answered} status answers`);
+      const requests = server.requests();
       assert.ok(requests >= MODES.length, `the dish saw ${requests} requests`);
       const all = [...errors].join(" | ");
       assert.doesNotMatch(all, /larger than max|RESOURCE_EXHAUSTED/);
@@ -87,7 +70,7 @@ Deno.test({
       await client.close();
       await handle.stop();
       await router.stop();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await server.kill();
       await Deno.remove(dir, { recursive: true });
     }
   },

@@ -5,41 +5,16 @@
  */
 
 import assert from "node:assert/strict";
-import http2 from "node:http2";
-import type { AddressInfo } from "node:net";
-import { DishCallError, StarlinkClient } from "./starlink_client.ts";
+import { DishCallError, StarlinkClient } from "../collectors/starlink_client.ts";
+import { type FaultMode, startFaultServer } from "./http2_fault_server.ts";
 
-type Mode = "http500" | "html200" | "garbage" | "reset" | "hang";
-
-async function withServer(mode: Mode, fn: (port: number) => Promise<void>): Promise<void> {
-  const server = http2.createServer();
-  server.on("stream", (stream: http2.ServerHttp2Stream) => {
-    stream.on("error", () => {});
-    switch (mode) {
-      case "http500":
-        stream.respond({ ":status": 500, "content-type": "text/html" });
-        stream.end("<html><body>Internal Server Error</body></html>");
-        return;
-      case "html200":
-        stream.respond({ ":status": 200, "content-type": "text/html; charset=utf-8" });
-        stream.end("<html><body>captive portal</body></html>");
-        return;
-      case "garbage":
-        stream.respond({ ":status": 200, "content-type": "application/grpc" });
-        stream.end(new Uint8Array([0, 0, 0, 0, 3, 0xff, 0xff, 0xff]), () => {});
-        return;
-      case "reset":
-        stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
-        return;
-      case "hang":
-        return;
-    }
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+async function withServer(mode: FaultMode, fn: (port: number) => Promise<void>): Promise<void> {
+  // The server runs in a child process, ended with SIGKILL (see test/http2_fault_server.ts).
+  const server = await startFaultServer([mode]);
   try {
-    await fn((server.address() as AddressInfo).port);
+    await fn(server.port);
   } finally {
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await server.kill();
   }
 }
 
@@ -57,7 +32,7 @@ async function failure(port: number): Promise<{ err: DishCallError; ms: number }
   }
 }
 
-const EXPECTED: Record<Mode, RegExp> = {
+const EXPECTED: Record<FaultMode, RegExp> = {
   http500: /the dish answered HTTP 500 with content-type 'text\/html'/,
   html200: /content-type 'text\/html; charset=utf-8': not a gRPC answer/,
   garbage: /./,
@@ -65,7 +40,7 @@ const EXPECTED: Record<Mode, RegExp> = {
   hang: /[Dd]eadline/,
 };
 
-for (const mode of Object.keys(EXPECTED) as Mode[]) {
+for (const mode of Object.keys(EXPECTED) as FaultMode[]) {
   Deno.test({
     name: `dish fault '${mode}' is reported as such within the deadline`,
     sanitizeOps: false,
