@@ -659,22 +659,7 @@ export async function startDishSim(options: DishSimOptions = {}): Promise<DishSi
       for (const resolve of hungWeb) resolve(new Response(null, { status: 503 }));
       hungWeb.clear();
       hung.clear();
-      if (grpcServer) {
-        const server = grpcServer;
-        // Deno 2.9.6 can crash inside nghttp2 (exit 134/139) when a GOAWAY reaches a client
-        // session that is still open (denoland/deno#36788): let clients leave first, and
-        // force the shutdown only when one is still there after a second.
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(() => {
-            server.forceShutdown();
-            resolve();
-          }, 1000);
-          server.tryShutdown(() => {
-            clearTimeout(timer);
-            resolve();
-          });
-        });
-      }
+      if (grpcServer) grpcServer.forceShutdown();
       if (webServer) await webServer.shutdown();
     },
   };
