@@ -253,10 +253,6 @@ async function story(
     }
   } finally {
     await handle.stop();
-    // The daemon's dish client closes its HTTP/2 session asynchronously; the simulator's
-    // shutdown must not reach it first (a GOAWAY to a live session can crash Deno 2.9.6's
-    // nghttp2, denoland/deno#36788), so give it a moment before closing the dish.
-    await new Promise((resolve) => setTimeout(resolve, 250));
     await dish.close();
     calls = await router.mwan3Calls().catch(() => []);
     metrics = await router.metrics().catch(() => ({}));

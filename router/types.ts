@@ -10,8 +10,8 @@
  * @module
  */
 
-import type { BlobmsgInput, JsonObject } from "../ubus/blob.ts";
-import type { RequestOptions } from "../ubus/client.ts";
+import type { JsonObject } from "../ubus/blob.ts";
+import type { UbusCaller } from "../ubus/client.ts";
 import type { ShownPackage } from "./uci_show.ts";
 
 /** What a router tool run left behind (the same shape as `collectors/exec.ts`'s result). */
@@ -84,17 +84,10 @@ export interface RouterUci {
   readonly rollsBack: boolean;
 }
 
-/** The router, local or remote. */
-export interface Router {
+/** The router, local or remote; `call` (from {@linkcode UbusCaller}) rejects with `UbusError`. */
+export interface Router extends UbusCaller {
   /** `local` (on the router) or `remote` (a companion over rpcd). */
   readonly kind: "local" | "remote";
-  /** Calls a ubus method; rejects with `UbusError` (NOT_FOUND, PERMISSION_DENIED, TIMEOUT …). */
-  call(
-    path: string,
-    method: string,
-    data?: { [key: string]: BlobmsgInput },
-    opts?: RequestOptions,
-  ): Promise<JsonObject>;
   /**
    * Calls `onEvent` for events matching `pattern`. Local: ubus events.
    * Remote: `network.interface` only, made from polling `network.interface

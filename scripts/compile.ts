@@ -14,28 +14,7 @@
  */
 
 import { parseArgs } from "node:util";
-import {
-  buildOptionsFromEnv,
-  DISH_NET,
-  ENV_NAMES,
-  NOTIFY_NET,
-  permissionFlags,
-  READ_PATHS,
-  RUN_TOOLS,
-  V8_FLAGS,
-  WRITE_PATHS,
-} from "./permissions.ts";
-
-export {
-  DISH_NET,
-  ENV_NAMES,
-  NOTIFY_NET,
-  permissionFlags,
-  READ_PATHS,
-  RUN_TOOLS,
-  V8_FLAGS,
-  WRITE_PATHS,
-};
+import { buildOptionsFromEnv, permissionFlags, V8_FLAGS } from "./permissions.ts";
 
 /** Targets we build, by short name. */
 export const TARGETS = {

@@ -1,17 +1,18 @@
 import assert from "node:assert/strict";
+import { checkDenort, compileArgs, explainFailure } from "./compile.ts";
 import {
-  checkDenort,
-  compileArgs,
   DISH_NET,
   ENV_NAMES,
-  explainFailure,
   NOTIFY_NET,
   READ_PATHS,
+  RUN_FILES,
   RUN_TOOLS,
+  runAllowList,
+  SYS_NAMES,
+  TOOL_DIRS,
   V8_FLAGS,
   WRITE_PATHS,
-} from "./compile.ts";
-import { RUN_FILES, runAllowList, SYS_NAMES, TOOL_DIRS } from "./permissions.ts";
+} from "./permissions.ts";
 
 const root = new URL("..", import.meta.url);
 

@@ -117,6 +117,7 @@ async function waitForSocket(path: string, ms: number): Promise<void> {
 export async function startFootprintWorld(): Promise<FootprintWorld> {
   // The simulators are lazy imports: this module is only ever loaded by the bench.
   const { RouterSim } = await import("../sim/ubus_sims.ts");
+  const { SIM_CELLULAR, simWifi } = await import("../sim/router.ts");
   const { startDishSim } = await import("../sim/dish_sim.ts");
   const { createFakeRouter } = await import("../sim/fakebin/fake_router.ts");
 
@@ -148,16 +149,8 @@ export async function startFootprintWorld(): Promise<FootprintWorld> {
       iface("wwan", "qmi", "127.0.0.3"),
       iface("wifi", "dhcp", "127.0.0.4"),
     ],
-    wifi: [{ device: "lo", ssid: "Marina-Guest", signal: -67, noise: -95, bitrate: 65000 }],
-    cellular: {
-      net_mode: "LTE",
-      rssi: -67,
-      rsrp: -94,
-      rsrq: -10,
-      sinr: 12,
-      operator: "Telia",
-      reg_stat_str: "Registered, home",
-    },
+    wifi: [simWifi("lo")],
+    cellular: SIM_CELLULAR,
     mwan3: true,
   });
   await sim.start();

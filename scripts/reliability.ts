@@ -11,7 +11,7 @@
 
 import { parseArgs } from "node:util";
 import { UbusClient } from "../ubus/client.ts";
-import { V8_FLAGS } from "./compile.ts";
+import { V8_FLAGS } from "./permissions.ts";
 
 const { values } = parseArgs({ options: { "fuzz-runs": { type: "string", default: "1000" } } });
 const ROOT = new URL("../", import.meta.url).pathname;

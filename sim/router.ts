@@ -67,6 +67,24 @@ config rule 'default_rule_v4'
 `;
 }
 
+/** The simulated modem's readings (RutOS `gsm.modem0` fields), shared by every simulated router. */
+export const SIM_CELLULAR = {
+  net_mode: "LTE",
+  rssi: -67,
+  rsrp: -94,
+  rsrq: -10,
+  sinr: 12,
+  operator: "Telia",
+  reg_stat_str: "Registered, home",
+} as const;
+
+/** The simulated Wi-Fi uplink's iwinfo reading, on `device`. */
+export function simWifi(
+  device: string,
+): { device: string; ssid: string; signal: number; noise: number; bitrate: number } {
+  return { device, ssid: "Marina-Guest", signal: -67, noise: -95, bitrate: 65000 };
+}
+
 /** A /etc/config/starfail for the simulated router, with short demo-friendly windows. */
 export function simRouterConfig(
   dishPort: number,
@@ -187,16 +205,8 @@ export async function startSimRouter(opts: { dir: string; socket?: string }): Pr
         gateway: "192.0.2.1",
       },
     ],
-    wifi: [{ device: DEVICES.wifi, ssid: "Marina-Guest", signal: -67, noise: -95, bitrate: 65000 }],
-    cellular: {
-      net_mode: "LTE",
-      rssi: -67,
-      rsrp: -94,
-      rsrq: -10,
-      sinr: 12,
-      operator: "Telia",
-      reg_stat_str: "Registered, home",
-    },
+    wifi: [simWifi(DEVICES.wifi)],
+    cellular: SIM_CELLULAR,
     // mwan3's runtime state comes from the fake `mwan3 status`, which follows the fake uci files.
     mwan3: false,
   });

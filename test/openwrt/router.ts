@@ -16,7 +16,7 @@ import type { ToolRunner } from "../../daemon/daemon.ts";
 import { type DaemonHandle, startDaemon } from "../../daemon/daemon.ts";
 import { type DishSim, startDishSim } from "../../sim/dish_sim.ts";
 import { createFakeRouter, type FakeRouter } from "../../sim/fakebin/fake_router.ts";
-import { DEVICES, mwan3Config, simRouterConfig } from "../../sim/router.ts";
+import { DEVICES, mwan3Config, SIM_CELLULAR, simRouterConfig, simWifi } from "../../sim/router.ts";
 import { RouterSim } from "../../sim/ubus_sims.ts";
 import { OPENWRT } from "../require.ts";
 import { type RealUbusd, startUbusd } from "./ubusd.ts";
@@ -107,16 +107,8 @@ export async function startRealRouter(): Promise<RealRouter> {
       { name: "wwan", proto: "qmi", l3_device: DEVICES.cellular, address: "10.64.12.7" },
       { name: "wifi", proto: "dhcp", l3_device: DEVICES.wifi, address: "192.0.2.77" },
     ],
-    wifi: [{ device: DEVICES.wifi, ssid: "Marina-Guest", signal: -67, noise: -95, bitrate: 65000 }],
-    cellular: {
-      net_mode: "LTE",
-      rssi: -67,
-      rsrp: -94,
-      rsrq: -10,
-      sinr: 12,
-      operator: "Telia",
-      reg_stat_str: "Registered, home",
-    },
+    wifi: [simWifi(DEVICES.wifi)],
+    cellular: SIM_CELLULAR,
     mwan3: false,
   });
   await sim.start();
