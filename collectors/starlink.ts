@@ -26,7 +26,7 @@
 import { getLogger } from "@logtape/logtape";
 import type { Observation } from "../engine/types.ts";
 import { type DishAnswer, DishCallError, StarlinkClient } from "./starlink_client.ts";
-import { starlinkRoot, unknownAlertFields } from "./starlink_proto.ts";
+import { enumNames, unknownAlertFields } from "./starlink_proto.ts";
 
 const log = getLogger(["starfail", "starlink"]);
 
@@ -224,7 +224,7 @@ export function gpsNsToUnixMs(value: unknown): number | undefined {
 }
 
 /**
- * The name of a decoded enum value (protobufjs decodes enums as numbers); a
+ * The name of a decoded enum value (enums decode as numbers); a
  * value this build does not know becomes `<prefix><n>`, e.g. `CAUSE_15`.
  */
 export function enumName(
@@ -238,16 +238,13 @@ export function enumName(
 }
 
 /** Outage cause names by value, from the embedded proto. */
-export const OUTAGE_CAUSES: Readonly<Record<number, string>> =
-  starlinkRoot.lookupEnum("SpaceX.API.Device.DishOutage.Cause").valuesById;
+export const OUTAGE_CAUSES: Readonly<Record<number, string>> = enumNames("DishOutage.Cause");
 
 /** SoftwareUpdateState names by value, from the embedded proto. */
-const SOFTWARE_UPDATE_STATES: Readonly<Record<number, string>> =
-  starlinkRoot.lookupEnum("SpaceX.API.Device.SoftwareUpdateState").valuesById;
+const SOFTWARE_UPDATE_STATES: Readonly<Record<number, string>> = enumNames("SoftwareUpdateState");
 
 /** UtDisablementCode names by value, from the embedded proto. */
-const DISABLEMENT_CODES: Readonly<Record<number, string>> =
-  starlinkRoot.lookupEnum("SpaceX.API.Device.UtDisablementCode").valuesById;
+const DISABLEMENT_CODES: Readonly<Record<number, string>> = enumNames("UtDisablementCode");
 
 function finite(value: unknown): number | undefined {
   const n = num(value);

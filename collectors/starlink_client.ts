@@ -19,9 +19,9 @@ import { oneLine, quoteValue } from "../io/show_value.ts";
 import * as grpc from "@grpc/grpc-js";
 import { Buffer } from "node:buffer";
 import { getLogger } from "@logtape/logtape";
-import type protobuf from "protobufjs";
 import {
   decodeResponse,
+  type DishMessage,
   type DishRequestKind,
   encodeRequest,
   HANDLE_PATH,
@@ -94,7 +94,7 @@ export interface StarlinkClientOptions {
 /** A decoded dish answer. */
 export interface DishAnswer {
   /** The whole decoded `Response`. */
-  response: protobuf.Message;
+  response: DishMessage;
   /** The oneof member answering the request (e.g. the `DishGetStatusResponse`), snake_case fields. */
   body: Record<string, unknown>;
   /** `Response.api_version` as a number (0 when absent). */
@@ -141,7 +141,7 @@ export function answerFromBytes(
   bytes: Uint8Array,
   transport: DishTransport,
 ): DishAnswer {
-  let response: protobuf.Message;
+  let response: DishMessage;
   try {
     response = decodeResponse(bytes);
   } catch (err) {
@@ -151,7 +151,7 @@ export function answerFromBytes(
       transport,
     );
   }
-  const fields = response as unknown as Record<string, unknown>;
+  const fields = response;
   const body = fields[RESPONSE_FIELD[kind]] as Record<string, unknown> | undefined;
   if (body == null) {
     throw new DishCallError(

@@ -8,8 +8,8 @@
  * @module
  */
 
-import protobuf from "protobufjs";
-import { ResponseType } from "./starlink_proto.ts";
+import { type FieldInfo, type MessageInfo, messageOf } from "./protowire.ts";
+import { type DishMessage, STARLINK_SCHEMA } from "./starlink_proto.ts";
 
 /** A JSON value as produced by the renderer. */
 export type JsonValue = string | number | boolean | null | JsonValue[] | {
@@ -24,8 +24,6 @@ export function jsonName(protoName: string): string {
   return protoName.replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
 }
 
-const LONG_TYPES = new Set(["int64", "uint64", "sint64", "fixed64", "sfixed64"]);
-
 /** Formats a float32 value with the fewest digits that read back as the same float32. */
 export function shortestFloat32(value: number): number {
   if (!Number.isFinite(value) || value === 0) return value;
@@ -37,68 +35,64 @@ export function shortestFloat32(value: number): number {
   return target;
 }
 
-function longToString(value: unknown): string {
-  if (typeof value === "number" || typeof value === "bigint") return String(value);
-  if (typeof value === "string") return value;
-  return (value as { toString(): string }).toString();
-}
-
-function isZeroLong(value: unknown): boolean {
-  if (typeof value === "number") return value === 0;
-  if (typeof value === "string") return value === "0";
-  const long = value as { low?: number; high?: number } | null;
-  return long != null && long.low === 0 && long.high === 0;
-}
-
-function renderNumber(value: number, type: string): JsonValue {
+function renderNumber(value: number, kind: string): JsonValue {
   if (Number.isNaN(value)) return "NaN";
   if (value === Infinity) return "Infinity";
   if (value === -Infinity) return "-Infinity";
-  return type === "float" ? shortestFloat32(value) : value;
+  return kind === "float" ? shortestFloat32(value) : value;
 }
 
-function renderScalar(field: protobuf.Field, value: unknown): JsonValue {
-  if (field.resolvedType instanceof protobuf.Enum) {
-    const name = field.resolvedType.valuesById[value as number];
-    return name ?? (value as number);
+function renderScalar(field: FieldInfo, value: unknown): JsonValue {
+  switch (field.kind) {
+    case "enum":
+      return STARLINK_SCHEMA.enums.get(field.ref)?.[value as number] ?? (value as number);
+    case "message":
+      return renderMessage(messageOf(STARLINK_SCHEMA, field.ref), value as DishMessage);
+    case "int64":
+    case "uint64":
+      return String(value);
+    case "float":
+    case "double":
+      return renderNumber(value as number, field.kind);
+    case "bytes": {
+      let text = "";
+      for (const b of value as Uint8Array) text += String.fromCharCode(b);
+      return btoa(text);
+    }
+    default:
+      return value as JsonValue;
   }
-  if (field.resolvedType instanceof protobuf.Type) {
-    return renderMessage(field.resolvedType, value as Record<string, unknown>);
-  }
-  if (LONG_TYPES.has(field.type)) return longToString(value);
-  if (field.type === "float" || field.type === "double") {
-    return renderNumber(value as number, field.type);
-  }
-  if (field.type === "bytes") {
-    const bytes = value as Uint8Array;
-    let text = "";
-    for (const b of bytes) text += String.fromCharCode(b);
-    return btoa(text);
-  }
-  return value as JsonValue;
 }
 
-function isDefault(field: protobuf.Field, value: unknown): boolean {
+function isDefault(field: FieldInfo, value: unknown): boolean {
   if (value == null) return true;
-  if (field.resolvedType instanceof protobuf.Type) return false;
-  if (LONG_TYPES.has(field.type)) return isZeroLong(value);
-  if (typeof value === "number") return value === 0 && !Object.is(value, -0);
-  if (typeof value === "boolean") return value === false;
-  if (typeof value === "string") return value === "";
-  if (value instanceof Uint8Array) return value.length === 0;
-  return false;
+  switch (field.kind) {
+    case "message":
+      return false;
+    case "int64":
+    case "uint64":
+      return BigInt(value as bigint) === 0n;
+    case "bool":
+      return value === false;
+    case "string":
+      return value === "";
+    case "bytes":
+      return (value as Uint8Array).length === 0;
+    default:
+      return value === 0 && !Object.is(value, -0);
+  }
 }
 
 /**
- * Renders a decoded message (snake_case fields, as decoded by protobufjs) as a
- * grpcurl-style JSON object. Fields appear in declaration (field number) order.
+ * Renders a decoded message (snake_case fields, as `protowire.ts` decodes them)
+ * as a grpcurl-style JSON object. Fields appear in field-number order.
  */
 export function renderMessage(
-  type: protobuf.Type,
-  message: Record<string, unknown>,
+  info: MessageInfo,
+  message: DishMessage,
 ): { [key: string]: JsonValue } {
   const out: { [key: string]: JsonValue } = {};
-  for (const field of type.fieldsArray) {
+  for (const field of info.fields) {
     const value = message[field.name];
     if (field.repeated) {
       const list = value as unknown[] | undefined;
@@ -107,7 +101,7 @@ export function renderMessage(
       continue;
     }
     // A set oneof member is printed even when it holds a default value.
-    const inOneof = field.partOf != null;
+    const inOneof = field.oneof !== undefined;
     if (inOneof ? value == null : isDefault(field, value)) continue;
     out[jsonName(field.name)] = renderScalar(field, value);
   }
@@ -124,6 +118,6 @@ export function renderMessage(
  * console.log(JSON.stringify(responseToJson(decodeResponse(bytes)), null, 2));
  * ```
  */
-export function responseToJson(response: protobuf.Message): { [key: string]: JsonValue } {
-  return renderMessage(ResponseType, response as unknown as Record<string, unknown>);
+export function responseToJson(response: DishMessage): { [key: string]: JsonValue } {
+  return renderMessage(messageOf(STARLINK_SCHEMA, "Response"), response);
 }

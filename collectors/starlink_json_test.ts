@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import protobuf from "protobufjs";
 import {
   jsonName,
   type JsonValue,
@@ -7,7 +6,10 @@ import {
   responseToJson,
   shortestFloat32,
 } from "./starlink_json.ts";
-import { decodeResponse, ResponseType, starlinkRoot } from "./starlink_proto.ts";
+import { decodeMessage, type FieldInfo, type MessageInfo, messageOf } from "./protowire.ts";
+import { decodeResponse, encodeResponse, STARLINK_SCHEMA } from "./starlink_proto.ts";
+
+const ResponseType = messageOf(STARLINK_SCHEMA, "Response");
 
 const REF = new URL("./testdata/starlink/", import.meta.url);
 
@@ -19,11 +21,11 @@ const BIN_TO_SAMPLE: Record<string, string> = {
   "leoviz_status.bin": "get_status__clarkzjw_LEOViz__rev3_proto2_2025.04.08.cr53207.json",
 };
 
-function isDefaultJson(field: protobuf.Field, value: unknown): boolean {
+function isDefaultJson(field: FieldInfo, value: unknown): boolean {
   if (value === null) return true;
-  if (field.resolvedType instanceof protobuf.Type) return false;
-  if (field.resolvedType instanceof protobuf.Enum) {
-    return value === 0 || field.resolvedType.values[value as string] === 0;
+  if (field.kind === "message") return false;
+  if (field.kind === "enum") {
+    return value === 0 || STARLINK_SCHEMA.enums.get(field.ref)?.[0] === value;
   }
   return value === 0 || value === false || value === "" || value === "0";
 }
@@ -34,12 +36,12 @@ function isDefaultJson(field: protobuf.Field, value: unknown): boolean {
  * floats in float32 shortest form.
  */
 function normalize(
-  type: protobuf.Type,
+  type: MessageInfo,
   sample: Record<string, unknown>,
 ): Record<string, JsonValue> {
   const out: Record<string, JsonValue> = {};
   for (const [key, value] of Object.entries(sample)) {
-    const field = type.fieldsArray.find((f) => jsonName(f.name) === key);
+    const field = type.fields.find((f) => jsonName(f.name) === key);
     if (field === undefined) continue;
     if (field.repeated) {
       const list = value as unknown[];
@@ -47,17 +49,17 @@ function normalize(
       out[key] = list.map((item) => normalizeValue(field, item));
       continue;
     }
-    if (field.partOf == null && isDefaultJson(field, value)) continue;
+    if (field.oneof === undefined && isDefaultJson(field, value)) continue;
     out[key] = normalizeValue(field, value);
   }
   return out;
 }
 
-function normalizeValue(field: protobuf.Field, value: unknown): JsonValue {
-  if (field.resolvedType instanceof protobuf.Type) {
-    return normalize(field.resolvedType, value as Record<string, unknown>);
+function normalizeValue(field: FieldInfo, value: unknown): JsonValue {
+  if (field.kind === "message") {
+    return normalize(messageOf(STARLINK_SCHEMA, field.ref), value as Record<string, unknown>);
   }
-  if (field.type === "float" && typeof value === "number") return shortestFloat32(value);
+  if (field.kind === "float" && typeof value === "number") return shortestFloat32(value);
   return value as JsonValue;
 }
 
@@ -115,17 +117,17 @@ Deno.test("shortestFloat32 prints the fewest digits that read back as the same f
 });
 
 Deno.test("an enum value unknown to this build renders as its number", () => {
-  const outage = starlinkRoot.lookupType("SpaceX.API.Device.DishOutage");
-  const message = outage.decode(new Uint8Array([0x08, 0x0f])); // cause = 15
-  assert.deepEqual(renderMessage(outage, message as unknown as Record<string, unknown>), {
-    cause: 15,
-  });
+  const outage = messageOf(STARLINK_SCHEMA, "DishOutage");
+  const message = decodeMessage(STARLINK_SCHEMA, "DishOutage", new Uint8Array([0x08, 0x0f])); // cause = 15
+  assert.deepEqual(renderMessage(outage, message), { cause: 15 });
 });
 
 Deno.test("64-bit integers render as strings and zero values are omitted", () => {
-  const type = starlinkRoot.lookupType("SpaceX.API.Device.DishOutage");
-  const message = type.fromObject({ start_timestamp_ns: "1399245304801994822", duration_ns: "0" });
-  assert.deepEqual(renderMessage(type, message as unknown as Record<string, unknown>), {
-    startTimestampNs: "1399245304801994822",
+  const bytes = encodeResponse({
+    dish_get_history: {
+      outages: [{ start_timestamp_ns: "1399245304801994822", duration_ns: "0" }],
+    },
   });
+  const history = responseToJson(decodeResponse(bytes)).dishGetHistory as Record<string, JsonValue>;
+  assert.deepEqual(history.outages, [{ startTimestampNs: "1399245304801994822" }]);
 });

@@ -12,7 +12,8 @@ import {
   takeHistory,
   TESTED_API_VERSION,
 } from "./starlink.ts";
-import { decodeResponse, starlinkRoot } from "./starlink_proto.ts";
+import { messageOf } from "./protowire.ts";
+import { decodeResponse, STARLINK_SCHEMA } from "./starlink_proto.ts";
 import { ALERT_EFFECTS } from "../engine/predictive.ts";
 import type { Observation } from "../engine/types.ts";
 
@@ -521,9 +522,7 @@ Deno.test({
 });
 
 Deno.test("every dish alert has a documented effect in the engine (ALERT_EFFECTS)", () => {
-  const fields = starlinkRoot.lookupType("SpaceX.API.Device.DishAlerts").fieldsArray.map((f) =>
-    f.name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)
-  );
+  const fields = messageOf(STARLINK_SCHEMA, "DishAlerts").fields.map((f) => f.name);
   assert.ok(fields.length >= 20);
   const missing = fields.filter((f) => ALERT_EFFECTS[f] === undefined);
   assert.deepEqual(missing, [], `alerts without an effect: ${missing.join(", ")}`);

@@ -138,12 +138,12 @@ Deno.test("fuzz: blobmsg decoder throws only BlobError, one line, on mutated tab
 });
 
 const SAMPLE_RESPONSE = encodeResponse({
-  apiVersion: 37,
-  dishGetStatus: {
-    popPingLatencyMs: 31.5,
-    popPingDropRate: 0.01,
-    obstructionStats: { fractionObstructed: 0.002 },
-    deviceInfo: { id: "ut01000000-00000000-00000000", softwareVersion: "2024.1" },
+  api_version: 37,
+  dish_get_status: {
+    pop_ping_latency_ms: 31.5,
+    pop_ping_drop_rate: 0.01,
+    obstruction_stats: { fraction_obstructed: 0.002 },
+    device_info: { id: "ut01000000-00000000-00000000", software_version: "2024.1" },
   },
 });
 
