@@ -7,14 +7,14 @@
  * `Deno.connect` has no bind-to-source option and `Deno.listenDatagram` needs
  * `--unstable-net`, so the TCP and DNS probes use `node:net` (`localAddress`)
  * and `node:dgram` (`bind({ address })`), which Deno supports without flags.
+ * Both are imported when the first such probe runs: loading `node:net` costs
+ * ~4 MiB of RSS, and the default (ICMP) probes never need them.
  *
  * @module
  */
 
 import { getLogger } from "@logtape/logtape";
-import dgram from "node:dgram";
-import net from "node:net";
-import { isIP } from "node:net";
+import { isIP } from "../config/ip_address.ts";
 import type { Observation } from "../engine/types.ts";
 import { inReconfigWindow } from "../engine/reconfig.ts";
 import { runCommand } from "./exec.ts";
@@ -264,7 +264,7 @@ export interface TcpProbeOptions {
  * const r = await tcpConnectProbe("1.1.1.1", 443, { sourceAddress: "100.64.0.2" });
  * ```
  */
-export function tcpConnectProbe(
+export async function tcpConnectProbe(
   host: string,
   port: number,
   opts: TcpProbeOptions = {},
@@ -282,6 +282,7 @@ export function tcpConnectProbe(
     });
   }
   const timeoutMs = opts.timeoutMs ?? 2000;
+  const net = await import("node:net");
   return new Promise((resolve) => {
     const started = performance.now();
     let done = false;
@@ -428,7 +429,10 @@ export interface DnsProbeOptions {
  * const r = await dnsProbe("1.1.1.1", { sourceAddress: "100.64.0.2" });
  * ```
  */
-export function dnsProbe(server: string, opts: DnsProbeOptions = {}): Promise<TargetResult> {
+export async function dnsProbe(
+  server: string,
+  opts: DnsProbeOptions = {},
+): Promise<TargetResult> {
   const base: TargetResult = { target: server, method: "dns", sent: 1, received: 0, rtts_ms: [] };
   const family = isIP(server);
   if (family === 0) {
@@ -453,6 +457,7 @@ export function dnsProbe(server: string, opts: DnsProbeOptions = {}): Promise<Ta
     return Promise.resolve({ ...base, sent: 0, error: (err as Error).message });
   }
   const timeoutMs = opts.timeoutMs ?? 2000;
+  const dgram = await import("node:dgram");
   return new Promise((resolve) => {
     const socket = dgram.createSocket(family === 6 ? "udp6" : "udp4");
     let done = false;

@@ -12,7 +12,7 @@
  */
 
 import * as v from "valibot";
-import { isIPv6 } from "node:net";
+import { isIPv6 } from "./ip_address.ts";
 import { quoteValue } from "../io/show_value.ts";
 
 type Parsed<T> = { ok: true; value: T } | { ok: false; message: string };

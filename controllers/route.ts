@@ -15,7 +15,7 @@
  */
 
 import { getLogger } from "@logtape/logtape";
-import { isIP } from "node:net";
+import { isIP } from "../config/ip_address.ts";
 import { runCommand } from "../collectors/exec.ts";
 import { applyFlushAction, flushAction } from "./conntrack.ts";
 import type { ExecResult } from "../collectors/exec.ts";
