@@ -7,7 +7,7 @@
  * @module
  */
 
-import { getLogger } from "@logtape/logtape";
+import { getLogger } from "../telemetry/logger.ts";
 import { configPathFromEnv, loadConfig } from "../config/mod.ts";
 import { startDaemon } from "../daemon/daemon.ts";
 import { isLevelName, type LevelName, LEVELS, setupLogging } from "../telemetry/log.ts";

@@ -14,7 +14,7 @@
  * @module
  */
 
-import { getLogger } from "@logtape/logtape";
+import { getLogger } from "../telemetry/logger.ts";
 import type { Observation } from "../engine/types.ts";
 import type { UbusCaller } from "../ubus/client.ts";
 import { type ExecResult, runCommand, type RunOptions } from "./exec.ts";

@@ -10,7 +10,7 @@
  * @module
  */
 
-import { getLogger } from "@logtape/logtape";
+import { getLogger } from "../telemetry/logger.ts";
 import type { Observation } from "../engine/types.ts";
 import type { JsonObject } from "../ubus/blob.ts";
 import type { UbusCaller, UbusEventSource } from "../ubus/client.ts";

@@ -13,7 +13,7 @@
  * @module
  */
 
-import { getLogger } from "@logtape/logtape";
+import { getLogger } from "../telemetry/logger.ts";
 import { isIP } from "../config/ip_address.ts";
 import type { Observation } from "../engine/types.ts";
 import { inReconfigWindow } from "../engine/reconfig.ts";

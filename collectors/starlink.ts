@@ -23,7 +23,7 @@
  * @module
  */
 
-import { getLogger } from "@logtape/logtape";
+import { getLogger } from "../telemetry/logger.ts";
 import type { Observation } from "../engine/types.ts";
 import { type DishAnswer, DishCallError, StarlinkClient } from "./starlink_client.ts";
 import { enumNames, unknownAlertFields } from "./starlink_proto.ts";

@@ -18,7 +18,7 @@ import http2 from "node:http2";
 import { oneLine, quoteValue } from "../io/show_value.ts";
 import * as grpc from "@grpc/grpc-js";
 import { Buffer } from "node:buffer";
-import { getLogger } from "@logtape/logtape";
+import { getLogger } from "../telemetry/logger.ts";
 import {
   decodeResponse,
   type DishMessage,

@@ -8,7 +8,7 @@
  * @module
  */
 
-import { getLogger } from "@logtape/logtape";
+import { getLogger } from "../telemetry/logger.ts";
 import { runCommand } from "../collectors/exec.ts";
 import { applyFlushAction, flushAction } from "./conntrack.ts";
 import type { ExecResult } from "../collectors/exec.ts";

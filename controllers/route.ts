@@ -14,7 +14,7 @@
  * @module
  */
 
-import { getLogger } from "@logtape/logtape";
+import { getLogger } from "../telemetry/logger.ts";
 import { isIP } from "../config/ip_address.ts";
 import { runCommand } from "../collectors/exec.ts";
 import { applyFlushAction, flushAction } from "./conntrack.ts";

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { getLogger } from "@logtape/logtape";
+import { getLogger } from "../telemetry/logger.ts";
 import { SideFile } from "../io/side_file.ts";
 import * as v from "valibot";
 import { loadConfig, MemberSchema, type StarfailConfig } from "../config/mod.ts";

@@ -18,7 +18,7 @@
  * @module
  */
 
-import { getLogger } from "@logtape/logtape";
+import { getLogger } from "../telemetry/logger.ts";
 import type { DishState } from "../sim/dish_sim.ts";
 import { startDaemon } from "./daemon.ts";
 import type { LogHandle } from "../telemetry/log.ts";

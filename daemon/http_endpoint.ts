@@ -8,7 +8,7 @@
  * @module
  */
 
-import { getLogger } from "@logtape/logtape";
+import { getLogger } from "../telemetry/logger.ts";
 import type { UbusMethodTable } from "../ubus/object_server.ts";
 import { apiResponse } from "../ubus/http_api.ts";
 import { PROMETHEUS_CONTENT_TYPE } from "../telemetry/prometheus.ts";

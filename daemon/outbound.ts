@@ -8,7 +8,7 @@
  * @module
  */
 
-import { getLogger } from "@logtape/logtape";
+import { getLogger } from "../telemetry/logger.ts";
 import type { StarfailConfig } from "../config/schema.ts";
 import type { NotifyTestResult, StatusResult } from "../ubus/starfail_object.ts";
 import { Status, UbusError } from "../ubus/protocol.ts";

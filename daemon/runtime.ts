@@ -17,7 +17,7 @@
 
 import { humanizeTimes } from "./wall_time.ts";
 import { sandboxMessage } from "../config/sandbox.ts";
-import { getLogger } from "@logtape/logtape";
+import { getLogger } from "../telemetry/logger.ts";
 import { logEnabled } from "../telemetry/log.ts";
 import {
   addMember,

@@ -12,7 +12,7 @@
  * @module
  */
 
-import { getLogger } from "@logtape/logtape";
+import { getLogger } from "../telemetry/logger.ts";
 import type { Observation } from "../engine/mod.ts";
 import type { DaemonEvent } from "./runtime.ts";
 

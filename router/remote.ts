@@ -15,7 +15,7 @@
  * @module
  */
 
-import { getLogger } from "@logtape/logtape";
+import { getLogger } from "../telemetry/logger.ts";
 import type { BlobmsgInput, JsonObject } from "../ubus/blob.ts";
 import type { RequestOptions } from "../ubus/client.ts";
 import { Status, UbusError } from "../ubus/protocol.ts";

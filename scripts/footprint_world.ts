@@ -113,15 +113,15 @@ async function waitForSocket(path: string, ms: number): Promise<void> {
   }
 }
 
-/** Starts the world. */
-export async function startFootprintWorld(): Promise<FootprintWorld> {
+/** Starts the world; `tag` tells apart several worlds of one process (their directories). */
+export async function startFootprintWorld(tag = ""): Promise<FootprintWorld> {
   // The simulators are lazy imports: this module is only ever loaded by the bench.
   const { RouterSim } = await import("../sim/ubus_sims.ts");
   const { SIM_CELLULAR, simWifi } = await import("../sim/router.ts");
   const { startDishSim } = await import("../sim/dish_sim.ts");
   const { createFakeRouter } = await import("../sim/fakebin/fake_router.ts");
 
-  const dir = `/tmp/starfail/footprint_${Deno.pid}`;
+  const dir = `/tmp/starfail/footprint_${Deno.pid}${tag === "" ? "" : `_${tag}`}`;
   await Deno.mkdir(dir, { recursive: true });
   const socket = `${dir}/ubus.sock`;
   const prefix = Deno.env.get("STARFAIL_OPENWRT");

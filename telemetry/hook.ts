@@ -13,7 +13,7 @@
  * @module
  */
 
-import { getLogger } from "@logtape/logtape";
+import { getLogger } from "./logger.ts";
 import { mayRun } from "../config/sandbox.ts";
 
 const log = getLogger(["starfail", "hook"]);

@@ -1,7 +1,7 @@
 /**
- * Logging for the whole program, built on LogTape (a zero-dependency npm
- * logger; JSR's `@std/log` cannot be installed here). Library code only calls
- * `getLogger(["starfail", part])`; this module decides where records go:
+ * Logging for the whole program (JSR's `@std/log` cannot be installed here):
+ * library code only calls `getLogger(["starfail", part])` from
+ * `telemetry/logger.ts`; this module decides where records go:
  *
  * - console lines like `[15:04:05.123] INFO  Failover triggered from=starlink to=cellular`,
  *   coloured only on a terminal and never with `--no-color` or `NO_COLOR`;
@@ -13,7 +13,7 @@
  */
 
 import { SideFile } from "../io/side_file.ts";
-import { configure, type LogRecord, reset, type Sink } from "@logtape/logtape";
+import { type LogRecord, setLogSink, type Sink } from "./logger.ts";
 
 /** Our level names, from most to least detailed. */
 export const LEVELS = ["trace", "debug", "info", "warn", "error"] as const;
@@ -210,7 +210,7 @@ class LogFile {
  * await logs.close();
  * ```
  */
-export async function setupLogging(opts: LoggingOptions): Promise<LogHandle> {
+export function setupLogging(opts: LoggingOptions): Promise<LogHandle> {
   let current: LevelName = opts.level;
   activeLevel = current;
   const color = wantColor(
@@ -248,16 +248,9 @@ export async function setupLogging(opts: LoggingOptions): Promise<LogHandle> {
     }
   };
 
-  await configure({
-    reset: true,
-    sinks: { main: sink },
-    loggers: [
-      { category: ["starfail"], lowestLevel: "trace", sinks: ["main"] },
-      { category: ["logtape", "meta"], lowestLevel: "warning", sinks: ["main"] },
-    ],
-  });
+  setLogSink(sink);
 
-  return {
+  return Promise.resolve({
     setLevel(level: LevelName) {
       current = level;
       activeLevel = level;
@@ -268,12 +261,13 @@ export async function setupLogging(opts: LoggingOptions): Promise<LogHandle> {
     reopen() {
       file?.reopen();
     },
-    async close() {
+    close() {
       activeLevel = null;
-      await reset();
+      setLogSink(null);
       file?.close();
+      return Promise.resolve();
     },
-  };
+  });
 }
 
 function writeAll(w: { writeSync(p: Uint8Array): number }, bytes: Uint8Array): void {

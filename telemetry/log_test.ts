@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { getLogger, type LogRecord } from "@logtape/logtape";
+import { getLogger, type LogRecord } from "./logger.ts";
 import {
   formatConsoleLine,
   formatJsonLine,

@@ -13,7 +13,7 @@
  * @module
  */
 
-import { getLogger } from "@logtape/logtape";
+import { getLogger } from "./logger.ts";
 // Loaded when MQTT starts: a daemon with MQTT off never loads the client.
 import type { MqttClient } from "mqtt";
 import process from "node:process";

@@ -20,7 +20,7 @@
  * @module
  */
 
-import { getLogger } from "@logtape/logtape";
+import { getLogger } from "./logger.ts";
 import type { NotificationsConfig } from "../config/schema.ts";
 
 const log = getLogger(["starfail", "notify"]);

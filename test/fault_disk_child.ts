@@ -6,7 +6,7 @@
  * line of what it saw: ticks, `ubus call starfail status` answers, the trace.
  */
 
-import { getLogger } from "@logtape/logtape";
+import { getLogger } from "../telemetry/logger.ts";
 import { startDishSim } from "../sim/dish_sim.ts";
 import { simRouterConfig, startSimRouter } from "../sim/router.ts";
 import { startDaemon } from "../daemon/daemon.ts";

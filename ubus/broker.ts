@@ -10,7 +10,7 @@
  * @module
  */
 
-import { getLogger } from "@logtape/logtape";
+import { getLogger } from "../telemetry/logger.ts";
 import { parseArgs } from "node:util";
 import { type BlobmsgInput, blobmsgU32, type JsonObject } from "./blob.ts";
 import {

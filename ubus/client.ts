@@ -6,7 +6,7 @@
  * @module
  */
 
-import { getLogger } from "@logtape/logtape";
+import { getLogger } from "../telemetry/logger.ts";
 import { type BlobmsgInput, blobmsgU32, concatBytes, type JsonObject } from "./blob.ts";
 import {
   encodeMessage,

@@ -10,7 +10,7 @@
  */
 
 import { oneLine, quoteValue } from "../io/show_value.ts";
-import { getLogger } from "@logtape/logtape";
+import { getLogger } from "../telemetry/logger.ts";
 import * as v from "valibot";
 import { type BlobmsgInput, BlobmsgType, type JsonObject } from "./blob.ts";
 import {
