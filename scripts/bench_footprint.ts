@@ -3,7 +3,8 @@
  * ratios to baselines measured in the same run.
  *
  * - **RSS**: `starfail daemon` run exactly as the compiled binary runs it (its
- *   permission flags and V8 flags from `scripts/compile.ts`) at 1 Hz with every
+ *   permission, V8 and runtime flags from `scripts/permissions.ts`, and
+ *   without `deno run`'s update check, which the binary lacks) at 1 Hz with every
  *   collector busy against loopback doubles (`scripts/footprint_world.ts`:
  *   real ubusd with simulated netifd/iwinfo/modem/mwan3, the dish simulator
  *   over gRPC, real `ping` to 127.0.0.1), against the floor: a bare Deno
@@ -27,7 +28,7 @@
  */
 
 import { parseArgs } from "node:util";
-import { permissionFlags, V8_FLAGS } from "./permissions.ts";
+import { permissionFlags, RUNTIME_FLAGS, SCOPED_RUN_ENV, V8_FLAGS } from "./permissions.ts";
 import { startFootprintWorld } from "./footprint_world.ts";
 
 const { values } = parseArgs({
@@ -94,7 +95,12 @@ function median(xs: number[]): number {
 
 async function wallMs(args: string[], env?: Record<string, string>): Promise<number> {
   const t0 = performance.now();
-  const out = await new Deno.Command(deno, { args, env, stdout: "null", stderr: "piped" }).output();
+  const out = await new Deno.Command(deno, {
+    args,
+    env: { ...SCOPED_RUN_ENV, ...env },
+    stdout: "null",
+    stderr: "piped",
+  }).output();
   const ms = performance.now() - t0;
   if (!out.success) {
     const err = new TextDecoder().decode(out.stderr).split("\n").filter((l) =>
@@ -109,14 +115,21 @@ async function wallMs(args: string[], env?: Record<string, string>): Promise<num
 const world = await startFootprintWorld();
 const flags = permissionFlags({ extraNet: world.net });
 const floor = new Deno.Command(deno, {
-  args: ["run", "--no-prompt", ...flags, v8, "data:application/javascript,setInterval(()=>{},1e3)"],
+  args: [
+    "run",
+    ...RUNTIME_FLAGS,
+    ...flags,
+    v8,
+    "data:application/javascript,setInterval(()=>{},1e3)",
+  ],
+  env: { ...SCOPED_RUN_ENV },
   stdout: "null",
   stderr: "null",
 }).spawn();
 const daemon = new Deno.Command(deno, {
   args: [
     "run",
-    "--no-prompt",
+    ...RUNTIME_FLAGS,
     ...flags,
     v8,
     `${root}main.ts`,
@@ -126,7 +139,7 @@ const daemon = new Deno.Command(deno, {
     "--socket",
     world.socket,
   ],
-  env: world.env,
+  env: { ...SCOPED_RUN_ENV, ...world.env },
   stdout: "null",
   stderr: "piped",
 }).spawn();
@@ -171,7 +184,7 @@ try {
   const runs = quick ? 3 : 5;
   const statusArgs = [
     "run",
-    "--no-prompt",
+    ...RUNTIME_FLAGS,
     ...flags,
     v8,
     `${root}main.ts`,
@@ -196,7 +209,7 @@ try {
   await writeTrace(tracePath, hours);
   const replayPeak = await peakRss([
     "run",
-    "--no-prompt",
+    ...RUNTIME_FLAGS,
     ...flags,
     v8,
     `${root}main.ts`,
@@ -259,7 +272,7 @@ try {
 async function peakRss(args: string[]): Promise<number> {
   const child = new Deno.Command(deno, {
     args,
-    env: { NO_COLOR: "1" },
+    env: { ...SCOPED_RUN_ENV, NO_COLOR: "1" },
     stdout: "null",
     stderr: "piped",
   }).spawn();

@@ -14,7 +14,7 @@
  */
 
 import { parseArgs } from "node:util";
-import { buildOptionsFromEnv, permissionFlags, V8_FLAGS } from "./permissions.ts";
+import { buildOptionsFromEnv, permissionFlags, RUNTIME_FLAGS, V8_FLAGS } from "./permissions.ts";
 
 /** Targets we build, by short name. */
 export const TARGETS = {
@@ -72,6 +72,7 @@ export function compileArgs(target: TargetName, opts: CompileOptions): string[] 
     "node_modules/@types",
     "--exclude",
     "node_modules/undici-types",
+    ...RUNTIME_FLAGS,
     ...permissionFlags({
       extraNet: opts.extraNet ?? [],
       toolDirs: opts.toolDirs ?? [],

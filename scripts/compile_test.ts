@@ -8,6 +8,7 @@ import {
   RUN_FILES,
   RUN_TOOLS,
   runAllowList,
+  RUNTIME_FLAGS,
   SYS_NAMES,
   TOOL_DIRS,
   V8_FLAGS,
@@ -50,6 +51,10 @@ Deno.test("compile command passes exactly the permissions the README documents",
   assert.deepEqual(flagValues(args, "--allow-sys"), doc.get("--allow-sys"));
   assert.deepEqual(SYS_NAMES, ["hostname"]);
   assert.deepEqual([V8_FLAGS], doc.get("--v8-flags"));
+  for (const flag of RUNTIME_FLAGS) {
+    assert.ok(args.includes(flag), `${flag} missing from the compile command`);
+    assert.ok(doc.has(flag), `${flag} missing from the README's table`);
+  }
   const excludes = args.flatMap((a, i) => (a === "--exclude" ? [args[i + 1]] : []));
   assert.deepEqual(excludes, doc.get("--exclude"));
 });

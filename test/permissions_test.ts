@@ -5,7 +5,12 @@
  * must import (it reads environment variables at import time).
  */
 import assert from "node:assert/strict";
-import { type PermissionOptions, scopedRunArgs, V8_FLAGS } from "../scripts/permissions.ts";
+import {
+  type PermissionOptions,
+  RUNTIME_FLAGS,
+  scopedRunArgs,
+  V8_FLAGS,
+} from "../scripts/permissions.ts";
 
 const root = new URL("..", import.meta.url).pathname;
 
@@ -188,8 +193,9 @@ Deno.test("with the binary's permissions: replay of a trace in /tmp/starfail", a
   }
 });
 
-Deno.test("the scoped run carries the V8 flags", () => {
+Deno.test("the scoped run carries the V8 flags and the runtime flags", () => {
   assert.ok(scopedRunArgs("main.ts").includes(`--v8-flags=${V8_FLAGS}`));
+  for (const flag of RUNTIME_FLAGS) assert.ok(scopedRunArgs("main.ts").includes(flag), flag);
 });
 
 Deno.test("with the binary's permissions: a webhook host the build lacks is one line with the fix", async () => {
