@@ -77,15 +77,13 @@ const DAEMON_FORBIDDEN: { name: string; matches: (specifier: string) => boolean 
   },
   { name: "node:http2", matches: (s) => s === "node:http2" },
   { name: "node:buffer", matches: (s) => s === "node:buffer" },
-  // TODO(issue 17, merge of the wire codec): enable once collectors/starlink_proto.ts and
-  // collectors/starlink_json.ts no longer import protobufjs.
-  // {
-  //   name: "protobufjs",
-  //   matches: (s) => s.includes("/node_modules/protobufjs/") || s.startsWith("npm:protobufjs"),
-  // },
+  {
+    name: "protobufjs",
+    matches: (s) => s.includes("/node_modules/protobufjs/") || s.startsWith("npm:protobufjs"),
+  },
 ];
 
-Deno.test("the daemon's graph (main.ts, cli/daemon.ts, the lazily loaded dish collector) holds no grpc-js, node:http2 or node:buffer", async () => {
+Deno.test("the daemon's graph (main.ts, cli/daemon.ts, the lazily loaded dish collector) holds no grpc-js, node:http2, node:buffer or protobufjs", async () => {
   const found = new Set<string>();
   for (const entry of ["main.ts", "cli/daemon.ts", "collectors/starlink.ts"]) {
     const specifiers = await staticSpecifiers(entry);
