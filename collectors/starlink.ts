@@ -137,7 +137,7 @@ export interface StarlinkHealth {
   history_samples: number;
   /** History seconds lost (dish unreachable longer than its ring, or across a reboot). */
   history_gaps: number;
-  /** grpc-js clients created (1 + recreations after timeouts). */
+  /** HTTP/2 clients created for gRPC (1 + recreations after timeouts and transport errors). */
   channels_created: number;
 }
 

@@ -1,23 +1,31 @@
 /**
- * Transport to the Starlink dish: one reused @grpc/grpc-js channel to
- * `SpaceX.API.Device.Device/Handle`, with a gRPC-Web (HTTP/1.1) fallback for
- * dishes that refuse raw gRPC on 9200.
+ * Transport to the Starlink dish: gRPC to `SpaceX.API.Device.Device/Handle`
+ * over Deno's own `fetch` (cleartext HTTP/2 with prior knowledge, h2c, on one
+ * reused `Deno.HttpClient`), with a gRPC-Web (HTTP/1.1) fallback for dishes
+ * that refuse raw gRPC on 9200. No grpc-js, `node:http2` or `node:buffer`:
+ * their CommonJS/node-compat loading alone cost the daemon ~15 MiB of RSS.
  *
  * Robustness rules (measured, see docs/starlink.md):
- * - every call carries a gRPC deadline and a local timer that cancels it;
- * - after DEADLINE_EXCEEDED or UNAVAILABLE the grpc-js client is closed and
- *   recreated on the next call, because a channel whose peer stopped answering
- *   without closing TCP (a hung dish) otherwise times out forever;
+ * - every call carries a `grpc-timeout` and a local timer that aborts it;
+ * - after DEADLINE_EXCEEDED or UNAVAILABLE the HTTP client (and its
+ *   connection) is closed and recreated on the next call, because a
+ *   connection whose peer stopped answering without closing TCP (a hung dish)
+ *   would otherwise carry every later call into the same silence;
  * - the client never runs two calls at once: a call made while another is in
- *   flight fails at once with `BUSY` instead of piling up.
+ *   flight fails at once with `BUSY` instead of piling up;
+ * - the dish is always on the local segment: both transports connect to it
+ *   directly, whatever `http_proxy`/`HTTP_PROXY` say.
+ *
+ * `fetch` cannot read HTTP/2 trailers, where a gRPC server puts the status of
+ * a call that sent a message. So a 200 `application/grpc` answer is a success
+ * when it carries exactly one complete message; an error status comes in the
+ * headers ("Trailers-Only", what servers send for an error before any
+ * message); an answer with neither is reported as such.
  *
  * @module
  */
 
-import http2 from "node:http2";
 import { oneLine, quoteValue } from "../io/show_value.ts";
-import * as grpc from "@grpc/grpc-js";
-import { Buffer } from "node:buffer";
 import { getLogger } from "../telemetry/logger.ts";
 import {
   decodeResponse,
@@ -86,7 +94,7 @@ export interface StarlinkClientOptions {
   timeoutMs?: number;
   /**
    * Transport to try first: `auto` (gRPC, gRPC-Web when gRPC is refused) or
-   * `grpc-web` (start on gRPC-Web; avoids node:http2 entirely while the web port answers).
+   * `grpc-web` (start on gRPC-Web over HTTP/1.1 while the web port answers).
    */
   prefer?: "auto" | "grpc-web";
 }
@@ -113,17 +121,16 @@ const GRPC_STATUS_INTERNAL = 13;
 const GRPC_STATUS_UNKNOWN = 2;
 const GRPC_STATUS_RESOURCE_EXHAUSTED = 8;
 
-function identity(bytes: Uint8Array): Uint8Array {
-  return bytes;
-}
+/** Largest answer read from the dish (grpc-js's default receive limit); a full history is ~15 KB. */
+const MAX_ANSWER_BYTES = 4 * 1024 * 1024;
 
-function serializeBuffer(bytes: Uint8Array): Buffer {
-  return Buffer.from(bytes);
-}
-
-/** Whether an error means the peer actively refused the TCP connection. */
+/**
+ * Whether an error means the peer actively refused the TCP connection (Deno's
+ * fetch says `tcp connect error: Connection refused (os error 111)`).
+ */
 export function isConnectionRefused(err: DishCallError): boolean {
-  return err.code === GRPC_STATUS_UNAVAILABLE && /refused|ECONNREFUSED/i.test(err.message);
+  return err.code === GRPC_STATUS_UNAVAILABLE &&
+    /connection refused|ECONNREFUSED/i.test(err.message);
 }
 
 function longToNumber(value: unknown): number {
@@ -218,7 +225,8 @@ export function parseGrpcWebBody(body: Uint8Array): GrpcWebFrames {
 
 /**
  * A client for the dish's `Handle` method. Reuse one instance; it keeps one
- * grpc-js channel and recreates it after timeouts and transport errors.
+ * HTTP/2 client (one connection) and recreates it after timeouts and
+ * transport errors.
  *
  * @example
  * ```ts
@@ -234,7 +242,8 @@ export class StarlinkClient {
   readonly #webPort: number;
   readonly #socketPath: string | undefined;
   readonly #timeoutMs: number;
-  #grpc: grpc.Client | undefined;
+  #h2: Deno.HttpClient | undefined;
+  #web: Deno.HttpClient | undefined;
   #mode: DishTransport = "grpc";
   #busy = false;
   #channelsCreated = 0;
@@ -254,7 +263,10 @@ export class StarlinkClient {
     return this.#mode;
   }
 
-  /** How many grpc-js clients were created so far (1 + recreations after errors). */
+  /**
+   * How many HTTP/2 clients for gRPC were created so far (1 + recreations
+   * after timeouts and transport errors; the gRPC-Web client is not counted).
+   */
   get channelsCreated(): number {
     return this.#channelsCreated;
   }
@@ -280,9 +292,10 @@ export class StarlinkClient {
     }
   }
 
-  /** Closes the grpc-js channel; a later call opens a new one. */
+  /** Closes the HTTP clients (and their connections); a later call opens new ones. */
   close(): void {
     this.#dropGrpc();
+    this.#dropWeb();
   }
 
   async #callWithFallback(kind: DishRequestKind): Promise<DishAnswer> {
@@ -314,94 +327,139 @@ export class StarlinkClient {
     }
   }
 
-  #client(): grpc.Client {
-    if (this.#grpc == null) {
-      const target = this.#socketPath
-        ? `unix://${this.#socketPath}`
-        : `${this.#host}:${this.#port}`;
-      this.#grpc = new grpc.Client(target, grpc.credentials.createInsecure(), {
-        "grpc.enable_retries": 0,
-        "grpc.initial_reconnect_backoff_ms": 500,
-        "grpc.max_reconnect_backoff_ms": 5000,
-        "grpc.use_local_subchannel_pool": 1,
-        "grpc.enable_channelz": 0,
-        // The dish is on the local segment: never route it through http_proxy/grpc_proxy.
-        "grpc.enable_http_proxy": 0,
+  /** The HTTP/2 (h2c, prior knowledge) client, connected straight to the dish: no proxy. */
+  #grpcClient(): Deno.HttpClient {
+    if (this.#h2 == null) {
+      this.#h2 = Deno.createHttpClient({
+        http1: false,
+        http2: true,
+        proxy: this.#socketPath
+          ? { transport: "unix", path: this.#socketPath }
+          : { transport: "tcp", hostname: this.#host, port: this.#port },
       });
       this.#channelsCreated++;
     }
-    return this.#grpc;
+    return this.#h2;
   }
 
   #dropGrpc(): void {
-    if (this.#grpc != null) {
-      this.#grpc.close();
-      this.#grpc = undefined;
+    if (this.#h2 != null) {
+      this.#h2.close();
+      this.#h2 = undefined;
     }
   }
 
-  #callGrpc(kind: DishRequestKind, request: Uint8Array): Promise<DishAnswer> {
-    const client = this.#client();
-    const timeoutMs = this.#timeoutMs;
-    return new Promise<DishAnswer>((resolve, reject) => {
-      let settled = false;
-      const finish = (err: DishCallError | null, bytes?: Uint8Array) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        if (err != null) {
-          if (err.code === GRPC_STATUS_DEADLINE || err.code === GRPC_STATUS_UNAVAILABLE) {
-            this.#dropGrpc();
-          }
-          reject(err);
-          return;
-        }
-        try {
-          resolve(answerFromBytes(kind, bytes!, "grpc"));
-        } catch (decodeErr) {
-          reject(decodeErr);
-        }
-      };
-      const deadline = Date.now() + timeoutMs;
-      // What the dish said it answered with: an HTML error page or a proxy's answer
-      // otherwise surfaces as grpc-js's "Received message larger than max".
-      let contentType: string | undefined;
-      const watchContentType: grpc.Interceptor = (options, nextCall) =>
-        new grpc.InterceptingCall(nextCall(options), {
-          start(metadata, _listener, next) {
-            next(metadata, {
-              onReceiveMetadata(md, nextMd) {
-                const value = md.get("content-type")[0];
-                if (value !== undefined) contentType = String(value);
-                nextMd(md);
-              },
-            });
-          },
-        });
-      const call = client.makeUnaryRequest<Uint8Array, Uint8Array>(
-        HANDLE_PATH,
-        serializeBuffer,
-        identity,
-        request,
-        new grpc.Metadata(),
-        { deadline, interceptors: [watchContentType] },
-        (err: grpc.ServiceError | null, value?: Uint8Array) => {
-          if (!err) return finish(null, value);
-          if (contentType === undefined || isGrpcType(contentType) || this.#socketPath) {
-            return finish(dishGrpcError(err, contentType));
-          }
-          // Not gRPC: grpc-js hides the HTTP status, so ask once more, within the deadline.
-          httpStatusOf(this.#host, this.#port, Math.max(100, deadline - Date.now())).then(
-            (status) => finish(dishGrpcError(err, contentType, status)),
-          );
-        },
-      );
-      // The grpc-js deadline should fire first; this local timer is the backstop.
-      const timer = setTimeout(() => {
-        call.cancel();
-        finish(new DishCallError(GRPC_STATUS_DEADLINE, "Deadline exceeded (local timer)", "grpc"));
-      }, timeoutMs + 250);
+  /** The HTTP/1.1 client for gRPC-Web, connected straight to the dish's web port. */
+  #webClient(): Deno.HttpClient {
+    this.#web ??= Deno.createHttpClient({
+      http1: true,
+      http2: false,
+      proxy: { transport: "tcp", hostname: this.#host, port: this.#webPort },
     });
+    return this.#web;
+  }
+
+  #dropWeb(): void {
+    if (this.#web != null) {
+      this.#web.close();
+      this.#web = undefined;
+    }
+  }
+
+  async #callGrpc(kind: DishRequestKind, request: Uint8Array): Promise<DishAnswer> {
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), this.#timeoutMs);
+    try {
+      const message = await this.#exchangeGrpc(request, controller.signal);
+      return answerFromBytes(kind, message, "grpc");
+    } catch (err) {
+      if (
+        err instanceof DishCallError &&
+        (err.code === GRPC_STATUS_DEADLINE || err.code === GRPC_STATUS_UNAVAILABLE)
+      ) {
+        this.#dropGrpc();
+      }
+      throw err;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** One gRPC exchange over fetch: the single response message, or a {@linkcode DishCallError}. */
+  async #exchangeGrpc(request: Uint8Array, signal: AbortSignal): Promise<Uint8Array> {
+    const url = this.#socketPath
+      ? `http://localhost${HANDLE_PATH}`
+      : `http://${formatHost(this.#host)}:${this.#port}${HANDLE_PATH}`;
+    const fail = (code: number, message: string) =>
+      new DishCallError(code, oneLine(message, 200), "grpc");
+    let res: Response;
+    try {
+      res = await fetch(url, {
+        method: "POST",
+        ...withClient(this.#grpcClient()),
+        headers: {
+          "content-type": "application/grpc",
+          "te": "trailers",
+          "grpc-timeout": `${this.#timeoutMs}m`,
+        },
+        body: frameMessage(request),
+        signal,
+      });
+    } catch (err) {
+      throw signal.aborted
+        ? fail(GRPC_STATUS_DEADLINE, `Deadline exceeded after ${this.#timeoutMs} ms (gRPC)`)
+        : fail(GRPC_STATUS_UNAVAILABLE, `${this.target}: ${fetchFailure(err)}`);
+    }
+    const type = res.headers.get("content-type");
+    const headerStatus = res.headers.get("grpc-status");
+    if (headerStatus !== null && type !== null && isGrpcType(type)) {
+      // Trailers-Only: the status came in the headers, with no message.
+      await res.body?.cancel().catch(() => {});
+      const code = /^\d+$/.test(headerStatus) ? Number(headerStatus) : GRPC_STATUS_UNKNOWN;
+      const message = grpcMessage(res.headers.get("grpc-message"));
+      if (code !== 0) throw fail(code, message || `gRPC status ${headerStatus} without a message`);
+      throw fail(GRPC_STATUS_INTERNAL, "the dish ended the call with status OK but no message");
+    }
+    if (res.status !== 200 || type === null || !isGrpcType(type)) {
+      await res.body?.cancel().catch(() => {});
+      const what = type === null
+        ? "without a content-type"
+        : `with content-type ${quoteValue(type)}`;
+      throw fail(
+        res.status >= 500 ? GRPC_STATUS_UNAVAILABLE : GRPC_STATUS_INTERNAL,
+        `the dish answered HTTP ${res.status} ${what}: not a gRPC answer`,
+      );
+    }
+    let body: Uint8Array;
+    try {
+      body = await readBounded(res, MAX_ANSWER_BYTES);
+    } catch (err) {
+      if (signal.aborted) {
+        throw fail(GRPC_STATUS_DEADLINE, `Deadline exceeded after ${this.#timeoutMs} ms (gRPC)`);
+      }
+      if (err instanceof DishCallError) throw err;
+      throw fail(GRPC_STATUS_UNAVAILABLE, `${this.target}: ${fetchFailure(err)}`);
+    }
+    let messages: Uint8Array[];
+    try {
+      messages = parseGrpcBody(body);
+    } catch (err) {
+      throw fail(GRPC_STATUS_INTERNAL, (err as Error).message);
+    }
+    if (messages.length === 0) {
+      throw fail(
+        GRPC_STATUS_UNKNOWN,
+        "the dish ended the call without a message; its grpc-status was only in the HTTP/2 " +
+          "trailers, which this client cannot read",
+      );
+    }
+    if (messages.length !== 1) {
+      throw fail(
+        GRPC_STATUS_INTERNAL,
+        `gRPC answer carried ${messages.length} messages, expected 1`,
+      );
+    }
+    return messages[0];
   }
 
   async #callWeb(kind: DishRequestKind, request: Uint8Array): Promise<DishAnswer> {
@@ -413,6 +471,7 @@ export class StarlinkClient {
       try {
         res = await fetch(url, {
           method: "POST",
+          ...withClient(this.#webClient()),
           headers: {
             "content-type": "application/grpc-web+proto",
             "accept": "application/grpc-web+proto",
@@ -426,14 +485,21 @@ export class StarlinkClient {
         if (controller.signal.aborted) {
           throw new DishCallError(GRPC_STATUS_DEADLINE, "Deadline exceeded (gRPC-Web)", "grpc-web");
         }
-        throw new DishCallError(GRPC_STATUS_UNAVAILABLE, (err as Error).message, "grpc-web");
+        throw new DishCallError(
+          GRPC_STATUS_UNAVAILABLE,
+          oneLine(`${this.#host}:${this.#webPort}: ${fetchFailure(err)}`, 200),
+          "grpc-web",
+        );
       }
       let body: Uint8Array;
       try {
-        body = new Uint8Array(await res.arrayBuffer());
+        body = await readBounded(res, MAX_ANSWER_BYTES);
       } catch (err) {
+        if (err instanceof DishCallError) {
+          throw new DishCallError(err.code, err.message, "grpc-web");
+        }
         const code = controller.signal.aborted ? GRPC_STATUS_DEADLINE : GRPC_STATUS_UNAVAILABLE;
-        throw new DishCallError(code, (err as Error).message, "grpc-web");
+        throw new DishCallError(code, oneLine(fetchFailure(err), 200), "grpc-web");
       }
       const headerStatus = res.headers.get("grpc-status");
       const type = res.headers.get("content-type") ?? "";
@@ -459,7 +525,7 @@ export class StarlinkClient {
         throw new DishCallError(GRPC_STATUS_INTERNAL, (err as Error).message, "grpc-web");
       }
       const statusText = frames.trailers["grpc-status"] ?? headerStatus;
-      const message = frames.trailers["grpc-message"] ?? res.headers.get("grpc-message") ?? "";
+      const message = frames.trailers["grpc-message"] ?? res.headers.get("grpc-message");
       if (statusText == null) {
         throw new DishCallError(
           GRPC_STATUS_INTERNAL,
@@ -469,7 +535,7 @@ export class StarlinkClient {
       }
       const code = Number(statusText);
       if (code !== 0) {
-        throw new DishCallError(code, decodeURIComponent(message), "grpc-web");
+        throw new DishCallError(code, oneLine(grpcMessage(message), 200), "grpc-web");
       }
       if (frames.messages.length !== 1) {
         throw new DishCallError(
@@ -479,6 +545,14 @@ export class StarlinkClient {
         );
       }
       return answerFromBytes(kind, frames.messages[0], "grpc-web");
+    } catch (err) {
+      if (
+        err instanceof DishCallError &&
+        (err.code === GRPC_STATUS_DEADLINE || err.code === GRPC_STATUS_UNAVAILABLE)
+      ) {
+        this.#dropWeb();
+      }
+      throw err;
     } finally {
       clearTimeout(timer);
     }
@@ -486,67 +560,87 @@ export class StarlinkClient {
 }
 
 /**
- * A grpc-js failure as a {@linkcode DishCallError}. When the dish answered
- * something that is not gRPC (an HTML error page, a captive portal), grpc-js
- * reads its first bytes as a message length and reports RESOURCE_EXHAUSTED
- * ("Received message larger than max (1853121906 vs 4194304)"); that is said
- * as what it is instead.
+ * Why a fetch failed, in one line. Deno's fetch throws `TypeError: fetch
+ * failed` and keeps the reason in `cause` (`error sending request for url
+ * (URL): client error (Connect): tcp connect error: Connection refused (os
+ * error 111)`); the URL part is dropped, the caller names the target.
  */
-function dishGrpcError(
-  err: grpc.ServiceError,
-  contentType: string | undefined,
-  httpStatus?: number,
-): DishCallError {
-  if (contentType !== undefined && !isGrpcType(contentType)) {
-    const detail = err.code === GRPC_STATUS_RESOURCE_EXHAUSTED
-      ? "not a gRPC answer"
-      : (err.details || err.message);
-    const http = httpStatus !== undefined ? `HTTP ${httpStatus} with ` : "";
-    return new DishCallError(
-      httpStatus !== undefined && httpStatus >= 500
-        ? GRPC_STATUS_UNAVAILABLE
-        : GRPC_STATUS_INTERNAL,
-      oneLine(`the dish answered ${http}content-type ${quoteValue(contentType)}: ${detail}`, 200),
-      "grpc",
-    );
+function fetchFailure(err: unknown): string {
+  let text = err instanceof Error ? err.message : String(err);
+  const cause = err instanceof Error ? err.cause : undefined;
+  if (cause instanceof Error && cause.message !== "") text = cause.message;
+  return text.replace(/^error sending request for url \([^)]*\): /, "");
+}
+
+/** A `grpc-message` header value, percent-decoded as the gRPC spec says (raw when malformed). */
+function grpcMessage(value: string | null | undefined): string {
+  if (value == null) return "";
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return value;
   }
-  return new DishCallError(err.code, oneLine(err.details || err.message, 200), "grpc");
+}
+
+/** The response body, at most `limit` bytes (RESOURCE_EXHAUSTED beyond, naming the limit). */
+async function readBounded(res: Response, limit: number): Promise<Uint8Array> {
+  if (res.body == null) return new Uint8Array(0);
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const reader = res.body.getReader();
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    size += value.length;
+    if (size > limit) {
+      await reader.cancel().catch(() => {});
+      throw new DishCallError(
+        GRPC_STATUS_RESOURCE_EXHAUSTED,
+        `the dish's answer exceeds ${limit} bytes (a status answer is ~200 bytes, a history ~15 KB)`,
+        "grpc",
+      );
+    }
+    chunks.push(value);
+  }
+  if (chunks.length === 1) return chunks[0];
+  const body = new Uint8Array(size);
+  let at = 0;
+  for (const chunk of chunks) {
+    body.set(chunk, at);
+    at += chunk.length;
+  }
+  return body;
+}
+
+/** The messages of a gRPC (HTTP/2) body; throws on a truncated body or a compressed message. */
+function parseGrpcBody(body: Uint8Array): Uint8Array[] {
+  const messages: Uint8Array[] = [];
+  const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
+  let at = 0;
+  while (at < body.length) {
+    if (at + 5 > body.length) throw new Error("the dish's gRPC answer ends inside a frame header");
+    const flags = body[at];
+    const end = at + 5 + view.getUint32(at + 1);
+    if (end > body.length) throw new Error("the dish's gRPC answer ends inside a message");
+    if (flags !== 0) {
+      throw new Error(`the dish sent a message with flags ${flags} (compressed?); none was asked`);
+    }
+    messages.push(body.subarray(at + 5, end));
+    at = end;
+  }
+  return messages;
+}
+
+/**
+ * `fetch`'s Deno-only `client` option as an init fragment (the project's
+ * `dom` lib types `fetch` without it).
+ */
+function withClient(client: Deno.HttpClient): RequestInit {
+  return { client } as RequestInit;
 }
 
 function isGrpcType(contentType: string): boolean {
-  return /^application\/grpc/i.test(contentType);
-}
-
-/** The HTTP status the dish answers a gRPC POST with, or undefined (error, deadline). */
-function httpStatusOf(host: string, port: number, timeoutMs: number): Promise<number | undefined> {
-  return new Promise((resolve) => {
-    let session: http2.ClientHttp2Session | undefined;
-    const done = (status: number | undefined) => {
-      clearTimeout(timer);
-      try {
-        session?.destroy();
-      } catch {
-        // already gone
-      }
-      resolve(status);
-    };
-    const timer = setTimeout(() => done(undefined), timeoutMs);
-    try {
-      session = http2.connect(`http://${formatHost(host)}:${port}`);
-      session.on("error", () => done(undefined));
-      const req = session.request({
-        ":method": "POST",
-        ":path": HANDLE_PATH,
-        "content-type": "application/grpc",
-        te: "trailers",
-      });
-      req.on("response", (headers) => done(Number(headers[":status"])));
-      req.on("error", () => done(undefined));
-      req.end(frameMessage(new Uint8Array(0)));
-    } catch {
-      done(undefined);
-    }
-  });
+  return /^application\/grpc(?:$|[+;])/i.test(contentType);
 }
 
 function formatHost(host: string): string {

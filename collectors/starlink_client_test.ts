@@ -238,3 +238,130 @@ Deno.test({
     }
   },
 });
+
+function freePort(): number {
+  const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (probe.addr as Deno.NetAddr).port;
+  probe.close();
+  return port;
+}
+
+Deno.test({
+  name: "the dish restarting between calls (GOAWAY, closed connection) is survived",
+  ...net,
+  async fn() {
+    // Closing the simulator ends its HTTP/2 sessions under the client: the abort Deno 2.9.6's
+    // node:http2 client suffered (denoland/deno#36788). The fetch client must just reconnect.
+    const port = freePort();
+    let sim = await startDishSim({ port, grpcWebPort: -1, scenario: "healthy", clock: () => 5 });
+    const client = new StarlinkClient({ host: "127.0.0.1", port, grpcWebPort: 0, timeoutMs: 1000 });
+    try {
+      for (let restart = 0; restart < 3; restart++) {
+        const answer = await client.call("get_status");
+        assert.equal(answer.transport, "grpc");
+        await sim.close();
+        sim = await startDishSim({ port, grpcWebPort: -1, scenario: "healthy", clock: () => 5 });
+      }
+      const after = await client.call("get_status");
+      assert.equal(after.transport, "grpc");
+      assert.equal(sim.requests.get_status, 1, "the restarted simulator answered the last call");
+    } finally {
+      client.close();
+      await sim.close();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "a dish that accepts TCP and never answers: DEADLINE_EXCEEDED in time, then a healthy dish answers",
+  ...net,
+  async fn() {
+    const port = freePort();
+    const silent = Deno.listen({ hostname: "127.0.0.1", port });
+    const held: Deno.Conn[] = [];
+    const accepting = (async () => {
+      for await (const conn of silent) held.push(conn);
+    })();
+    const timeoutMs = 300;
+    const client = new StarlinkClient({ host: "127.0.0.1", port, grpcWebPort: 0, timeoutMs });
+    let sim: Awaited<ReturnType<typeof startDishSim>> | undefined;
+    try {
+      const started = performance.now();
+      await assert.rejects(client.call("get_status"), (err: unknown) => {
+        assert.ok(err instanceof DishCallError);
+        assert.equal(err.status, "DEADLINE_EXCEEDED", err.message);
+        return true;
+      });
+      const ms = performance.now() - started;
+      assert.ok(ms < timeoutMs + 250, `ended after ${Math.round(ms)} ms`);
+      assert.equal(held.length, 1, "the silent dish accepted the connection");
+      // The silent dish keeps its connection open; a healthy one takes over the port.
+      silent.close();
+      await accepting;
+      sim = await startDishSim({ port, grpcWebPort: -1, scenario: "healthy", clock: () => 5 });
+      const answer = await client.call("get_status");
+      assert.equal(answer.transport, "grpc");
+      assert.equal(client.channelsCreated, 2, "the client was recreated after the deadline");
+    } finally {
+      client.close();
+      for (const conn of held) conn.close();
+      await sim?.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "starting on gRPC-Web, a refused web port sends the client back to gRPC",
+  ...net,
+  async fn() {
+    const sim = await startDishSim({ grpcWebPort: -1, scenario: "healthy", clock: () => 5 });
+    const client = new StarlinkClient({
+      host: sim.hostname,
+      port: sim.port,
+      grpcWebPort: freePort(),
+      timeoutMs: 1000,
+      prefer: "grpc-web",
+    });
+    try {
+      assert.equal(client.transport, "grpc-web");
+      const answer = await client.call("get_status");
+      assert.equal(answer.transport, "grpc");
+      assert.equal(client.transport, "grpc");
+    } finally {
+      client.close();
+      await sim.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "the dish is reached directly even when http_proxy/HTTP_PROXY name a proxy",
+  ...net,
+  async fn() {
+    const names = ["http_proxy", "HTTP_PROXY"];
+    const saved = names.map((n) => Deno.env.get(n));
+    const proxyPort = freePort(); // nothing listens: a proxied call would be refused
+    for (const n of names) Deno.env.set(n, `http://127.0.0.1:${proxyPort}`);
+    const sim = await startDishSim({ scenario: "healthy", clock: () => 5 });
+    const client = clientFor(sim);
+    const web = new StarlinkClient({
+      host: sim.hostname,
+      port: sim.port,
+      grpcWebPort: sim.grpcWebPort,
+      timeoutMs: 1000,
+      prefer: "grpc-web",
+    });
+    try {
+      assert.equal((await client.call("get_status")).transport, "grpc");
+      assert.equal((await web.call("get_status")).transport, "grpc-web");
+    } finally {
+      names.forEach((n, i) =>
+        saved[i] === undefined ? Deno.env.delete(n) : Deno.env.set(n, saved[i]!)
+      );
+      client.close();
+      web.close();
+      await sim.close();
+    }
+  },
+});

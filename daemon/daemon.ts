@@ -23,7 +23,7 @@ import {
   type CellularSource,
   detectCellular,
 } from "../collectors/cellular.ts";
-// Types only: the collector (protobufjs, @grpc/grpc-js, node:http2) is loaded when a dish is
+// Types only: the collector (wire codec, fetch-based gRPC client) is loaded when a dish is
 // configured, so a router without Starlink never pays for it (see README "Footprint").
 import type {
   DishHistoryState,

@@ -4,11 +4,17 @@
  *
  * Each poll is one get_status at a simulated 1 Hz (the simulator's clock moves
  * one second per get_status) plus the history catch-up every 10 polls, exactly
- * the call mix of the daemon. The collector runs in a child process per V8
- * flag set, so each figure is the collector's own RSS.
+ * the call mix of the daemon. The collector runs in a child process per
+ * variant (transport and V8 flag set), so each figure is the collector's own RSS.
+ *
+ * Transports compared: the shipped one (gRPC over Deno's fetch, HTTP/2 with
+ * prior knowledge), @grpc/grpc-js (the transport before issue 17, the
+ * baseline every ratio is taken against), a lean `node:http2` client, and
+ * gRPC-Web over fetch (HTTP/1.1). grpc-js and node:http2 are imported only
+ * in the child that uses them, so no other row pays for loading them.
  *
  * Usage:
- *   deno run -A scripts/bench_starlink.ts [--polls 100000] [--variants default,small]
+ *   deno run -A scripts/bench_starlink.ts [--polls 100000] [--variants h2c,grpcjs,http2,web]
  *
  * @module
  */
@@ -16,13 +22,44 @@
 import { parseArgs } from "node:util";
 import process from "node:process";
 import { StarlinkCollector } from "../collectors/starlink.ts";
+import {
+  answerFromBytes,
+  type DishAnswer,
+  DishCallError,
+  frameMessage,
+  type StarlinkClient,
+} from "../collectors/starlink_client.ts";
+import { type DishRequestKind, encodeRequest, HANDLE_PATH } from "../collectors/starlink_proto.ts";
 
-/** V8 flag sets (and environment) compared by the benchmark. */
+/** The client the collector polls through. */
+type BenchTransport = "fetch" | "grpc-js" | "node-http2";
+
+/**
+ * The binary's V8 flags (scripts/permissions.ts V8_FLAGS; checked equal in the parent,
+ * not imported here: it would load the demo into every child and inflate each row).
+ */
+const SMALL = ["--max-old-space-size=32", "--max-semi-space-size=1"];
+
+/** Transports and V8 flag sets (and environment) compared by the benchmark. */
 const VARIANTS: Record<
   string,
-  { flags: string[]; env?: Record<string, string>; prefer?: "auto" | "grpc-web" }
+  {
+    flags: string[];
+    env?: Record<string, string>;
+    prefer?: "auto" | "grpc-web";
+    transport?: BenchTransport;
+  }
 > = {
+  /** What ships: gRPC over fetch (h2c), the binary's V8 flags. */
+  h2c: { flags: SMALL },
+  /** Baseline: @grpc/grpc-js (the transport before issue 17), the binary's V8 flags. */
+  grpcjs: { flags: SMALL, transport: "grpc-js" },
+  /** A lean node:http2 client (one session, one stream per call), the binary's V8 flags. */
+  http2: { flags: SMALL, transport: "node-http2" },
+  /** gRPC-Web over fetch (HTTP/1.1), the binary's V8 flags. */
+  web: { flags: SMALL, prefer: "grpc-web" },
   default: { flags: [] },
+  "grpcjs-default": { flags: [], transport: "grpc-js" },
   small: { flags: ["--max-old-space-size=32", "--max-semi-space-size=1"] },
   small16: { flags: ["--max-old-space-size=16", "--max-semi-space-size=1"] },
   "small-arena": {
@@ -46,6 +83,9 @@ const VARIANTS: Record<
     env: { MALLOC_ARENA_MAX: "2" },
   },
 };
+
+/** The baseline every ratio is taken against (when it ran). */
+const BASELINE = "grpcjs";
 
 /** Polls run before the "warm" RSS reading (JIT, heap and allocator reach steady size). */
 const WARMUP_POLLS = 1000;
@@ -82,6 +122,12 @@ async function child(
   const [host, port] = target.split(":");
   const webPort = Number(webTarget.split(":")[1]);
   let t = 0;
+  const transport = VARIANTS[variant].transport ?? "fetch";
+  const client = transport === "grpc-js"
+    ? await grpcJsClient(target)
+    : transport === "node-http2"
+    ? await nodeHttp2Client(host, Number(port))
+    : undefined;
   const collector = new StarlinkCollector({
     member: "starlink",
     host,
@@ -92,6 +138,7 @@ async function child(
     history: true,
     history_interval_ms: 10_000,
     clock: () => t,
+    ...(client !== undefined ? { client } : {}),
   });
   // Warm-up: the first poll opens the channel and reads the whole history ring.
   await collector.pollOnce();
@@ -117,6 +164,7 @@ async function child(
   const wall = performance.now() - wall0;
   const health = collector.health();
   await collector.stop();
+  client?.close();
   const result: ChildResult = {
     variant,
     polls,
@@ -134,6 +182,97 @@ async function child(
     transport: health.transport,
   };
   console.log(JSON.stringify(result));
+}
+
+/** What the collector needs of a client (the bench's own clients are duck-typed). */
+interface BenchClient {
+  readonly transport: "grpc";
+  readonly channelsCreated: number;
+  readonly target: string;
+  call(kind: DishRequestKind): Promise<DishAnswer>;
+  close(): void;
+}
+
+/** The transport before issue 17: one reused @grpc/grpc-js client, same options as it had. */
+async function grpcJsClient(target: string): Promise<StarlinkClient> {
+  const grpc = await import("@grpc/grpc-js");
+  const { Buffer } = await import("node:buffer");
+  const client = new grpc.Client(target, grpc.credentials.createInsecure(), {
+    "grpc.enable_retries": 0,
+    "grpc.use_local_subchannel_pool": 1,
+    "grpc.enable_channelz": 0,
+    "grpc.enable_http_proxy": 0,
+  });
+  const bench: BenchClient = {
+    transport: "grpc",
+    channelsCreated: 1,
+    target,
+    call: (kind) =>
+      new Promise((resolve, reject) => {
+        client.makeUnaryRequest<Uint8Array, Uint8Array>(
+          HANDLE_PATH,
+          (b) => Buffer.from(b),
+          (b) => b,
+          encodeRequest(kind),
+          new grpc.Metadata(),
+          { deadline: Date.now() + 2000 },
+          (err, value) => {
+            if (err) reject(new DishCallError(err.code, err.details, "grpc"));
+            else resolve(answerFromBytes(kind, value!, "grpc"));
+          },
+        );
+      }),
+    close: () => client.close(),
+  };
+  return bench as unknown as StarlinkClient;
+}
+
+/** A lean node:http2 gRPC client: one session, one stream per call, 2 s deadline. */
+async function nodeHttp2Client(host: string, port: number): Promise<StarlinkClient> {
+  const http2 = await import("node:http2");
+  const session = http2.connect(`http://${host}:${port}`);
+  session.on("error", () => {});
+  const bench: BenchClient = {
+    transport: "grpc",
+    channelsCreated: 1,
+    target: `${host}:${port}`,
+    call: (kind) =>
+      new Promise((resolve, reject) => {
+        const req = session.request({
+          ":method": "POST",
+          ":path": HANDLE_PATH,
+          "content-type": "application/grpc",
+          te: "trailers",
+        });
+        const timer = setTimeout(() => {
+          req.close();
+          reject(new DishCallError(4, "deadline", "grpc"));
+        }, 2000);
+        const chunks: Uint8Array[] = [];
+        req.on("data", (c: Uint8Array) => chunks.push(c));
+        req.on("error", (e: Error) => {
+          clearTimeout(timer);
+          reject(new DishCallError(14, e.message, "grpc"));
+        });
+        req.on("end", () => {
+          clearTimeout(timer);
+          const body = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+          let at = 0;
+          for (const c of chunks) {
+            body.set(c, at);
+            at += c.length;
+          }
+          try {
+            resolve(answerFromBytes(kind, body.subarray(5), "grpc"));
+          } catch (err) {
+            reject(err);
+          }
+        });
+        req.end(frameMessage(encodeRequest(kind)));
+      }),
+    close: () => session.close(),
+  };
+  return bench as unknown as StarlinkClient;
 }
 
 function round(n: number): number {
@@ -213,7 +352,7 @@ async function main(): Promise<void> {
     args: Deno.args,
     options: {
       polls: { type: "string", default: "100000" },
-      variants: { type: "string", default: "default,small" },
+      variants: { type: "string", default: "h2c,grpcjs,http2,web" },
       child: { type: "boolean", default: false },
       target: { type: "string" },
       "web-target": { type: "string", default: "127.0.0.1:0" },
@@ -234,6 +373,11 @@ async function main(): Promise<void> {
   console.log(
     `variant      RSS start  RSS@${WARMUP_POLLS}  RSS end  growth  growth after ${WARMUP_POLLS}  heap end  CPU µs/poll  wall µs/poll  history s  failed`,
   );
+  const { V8_FLAGS } = await import("./permissions.ts");
+  if (SMALL.join(",") !== V8_FLAGS) {
+    throw new Error(`bench_starlink's SMALL flags differ from V8_FLAGS (${V8_FLAGS})`);
+  }
+  const results: ChildResult[] = [];
   for (const variant of values.variants!.split(",")) {
     if (!(variant in VARIANTS)) throw new Error(`Unknown variant "${variant}"`);
     // A fresh simulator per variant: Deno 2.9.6's node:http2 server can abort when a
@@ -267,6 +411,17 @@ async function main(): Promise<void> {
       ].join("  "),
     );
     console.log(`  RSS by polls: ${r.checkpoints.map((c) => `${c.polls}:${c.rss_mib}`).join(" ")}`);
+    results.push(r);
+  }
+  const base = results.find((r) => r.variant === BASELINE);
+  if (base !== undefined) {
+    console.log(`\nRatios vs ${BASELINE} (@grpc/grpc-js) measured in this run:`);
+    for (const r of results) {
+      console.log(
+        `  ${r.variant.padEnd(11)} RSS end ${(r.rss_end_mib / base.rss_end_mib).toFixed(2)}×` +
+          `  CPU/poll ${(r.cpu_us_per_poll / base.cpu_us_per_poll).toFixed(2)}×`,
+      );
+    }
   }
 }
 

@@ -82,6 +82,7 @@ Deno.test("compile command is narrow: no blanket permission, no prompt, right ta
   assert.equal(net.at(-1), "hooks.example.net:443");
   assert.equal(args.at(-1), "main.ts");
   assert.ok(RUN_TOOLS.length > 0 && READ_PATHS.length > 0 && WRITE_PATHS.length > 0);
+  // The demo's dish simulator (grpc-js) needs it; the daemon's dish transport does not.
   assert.ok(ENV_NAMES.includes("GRPC_NODE_VERBOSITY"));
 });
 

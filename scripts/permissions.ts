@@ -110,7 +110,13 @@ export const WRITE_PATHS = [
   SCRATCH_DIR,
 ];
 
-/** Environment variables read: ours, NO_COLOR, and those @grpc/grpc-js reads at import. */
+/**
+ * Environment variables read: ours, NO_COLOR, and those @grpc/grpc-js reads at
+ * import. The daemon's dish transport is Deno's fetch (no environment variable
+ * through the permission system; proxies are bypassed), but `starfail demo`
+ * runs the dish simulator (`sim/dish_sim.ts`, a grpc-js server) in-process,
+ * and grpc-js's import fails without these.
+ */
 export const ENV_NAMES = [
   "STARFAIL_CONFIG",
   "STARFAIL_UBUS_SOCKET",

@@ -4,6 +4,8 @@
  * `test/` imports from `test/`. The graphs come from `deno info --json`, the
  * same resolver `deno compile` uses; dynamic `import()` edges are not followed
  * for the "loaded at start" graphs (they load only when the demo or a bench runs).
+ * The daemon (main.ts, cli/daemon.ts and the lazily loaded dish collector)
+ * must not load the CommonJS gRPC stack either (issue 17).
  */
 
 import assert from "node:assert/strict";
@@ -18,6 +20,16 @@ interface InfoModule {
 
 /** Every local module the entry loads before it runs (static imports only). */
 async function staticGraph(entry: string): Promise<string[]> {
+  return (await staticSpecifiers(entry))
+    .filter((s) => s.startsWith(ROOT.href))
+    .map((s) => s.slice(ROOT.href.length));
+}
+
+/**
+ * Every specifier the entry loads before it runs (static imports only): local
+ * files, npm packages as `node_modules/…` files, and `node:` built-ins.
+ */
+async function staticSpecifiers(entry: string): Promise<string[]> {
   const out = await new Deno.Command(DENO, {
     args: ["info", "--json", entry],
     cwd: ROOT.pathname,
@@ -41,7 +53,7 @@ async function staticGraph(entry: string): Promise<string[]> {
       todo.push(dep.code.specifier);
     }
   }
-  return [...seen].filter((s) => s.startsWith(ROOT.href)).map((s) => s.slice(ROOT.href.length));
+  return [...seen];
 }
 
 for (const entry of ["main.ts", "cli/daemon.ts", "cli/status.ts", "mod.ts"]) {
@@ -52,6 +64,38 @@ for (const entry of ["main.ts", "cli/daemon.ts", "cli/status.ts", "mod.ts"]) {
     assert.deepEqual(bad, [], `${entry} statically imports ${bad.join(", ")}`);
   });
 }
+
+/**
+ * What the dish transport must not load (issue 17): each CommonJS/node-compat
+ * module costs the daemon ~10 MiB of RSS, and the dish is reached with Deno's
+ * own fetch over HTTP/2.
+ */
+const DAEMON_FORBIDDEN: { name: string; matches: (specifier: string) => boolean }[] = [
+  {
+    name: "@grpc/grpc-js",
+    matches: (s) => s.includes("/node_modules/@grpc/grpc-js/") || s.startsWith("npm:@grpc/grpc-js"),
+  },
+  { name: "node:http2", matches: (s) => s === "node:http2" },
+  { name: "node:buffer", matches: (s) => s === "node:buffer" },
+  {
+    name: "protobufjs",
+    matches: (s) => s.includes("/node_modules/protobufjs/") || s.startsWith("npm:protobufjs"),
+  },
+];
+
+Deno.test("the daemon's graph (main.ts, cli/daemon.ts, the lazily loaded dish collector) holds no grpc-js, node:http2, node:buffer or protobufjs", async () => {
+  const found = new Set<string>();
+  for (const entry of ["main.ts", "cli/daemon.ts", "collectors/starlink.ts"]) {
+    const specifiers = await staticSpecifiers(entry);
+    assert.ok(specifiers.length > 1, `deno info found no modules under ${entry}`);
+    for (const s of specifiers) {
+      for (const f of DAEMON_FORBIDDEN) {
+        if (f.matches(s)) found.add(`${entry} loads ${f.name} (${s})`);
+      }
+    }
+  }
+  assert.deepEqual([...found], []);
+});
 
 Deno.test("cli/demo.ts reaches sim/ only through a dynamic import", async () => {
   const graph = await staticGraph("cli/demo.ts");

@@ -1,8 +1,9 @@
 /**
  * The entry point under exactly the permissions and V8 flags the compiled
  * binary gets (`scripts/permissions.ts`, as `deno task scoped` runs it): the
- * everyday commands, `demo` and `replay` must work with them, and grpc-js
- * must import (it reads environment variables at import time).
+ * everyday commands, `demo` and `replay` must work with them, and the dish
+ * must answer over both transports (gRPC over fetch's HTTP/2, gRPC-Web) with
+ * nothing but `--allow-net` for its host:port.
  */
 import assert from "node:assert/strict";
 import {
@@ -11,6 +12,7 @@ import {
   scopedRunArgs,
   V8_FLAGS,
 } from "../scripts/permissions.ts";
+import { startDishSim } from "../sim/dish_sim.ts";
 
 const root = new URL("..", import.meta.url).pathname;
 
@@ -46,6 +48,34 @@ Deno.test("with the binary's permissions: version, help and every command's --he
     assert.equal(r.code, 0, `${cmd} --help: ${r.stderr}`);
     assert.match(r.stdout, /Usage:\s+starfail /, cmd);
   }
+});
+
+Deno.test({
+  name: "with the binary's permissions: dish status over gRPC (HTTP/2 fetch) and over gRPC-Web",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    for (const refuseGrpc of [false, true]) {
+      const sim = await startDishSim({ scenario: "thermal_throttle", refuseGrpc, clock: () => 30 });
+      try {
+        const r = await starfail([
+          "dish",
+          "status",
+          "--dish",
+          `127.0.0.1:${sim.port}`,
+          "--web-port",
+          String(sim.grpcWebPort),
+        ]);
+        assert.equal(r.code, 0, r.stderr);
+        assert.match(r.stdout, /alerts\s+is_heating, thermal_throttle/);
+        assert.match(r.stdout, refuseGrpc ? /transport\s+grpc-web \(/ : /transport\s+grpc \(/);
+        assert.doesNotMatch(r.stderr, /sandbox denies|NotCapable|Requires \w+ access/);
+        assert.equal(sim.requests.get_status, 1, `refuseGrpc ${refuseGrpc}`);
+      } finally {
+        await sim.close();
+      }
+    }
+  },
 });
 
 Deno.test(
