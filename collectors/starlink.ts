@@ -155,8 +155,8 @@ export interface StarlinkCollectorOptions {
   socket_path?: string;
   /** Deadline of each call (default 2000 ms). */
   timeout_ms?: number;
-  /** Transport to try first (`auto` = gRPC with gRPC-Web fallback; see StarlinkClientOptions.prefer). */
-  prefer?: "auto" | "grpc-web";
+  /** Transport to try first (`auto` = gRPC-Web with gRPC fallback; see StarlinkClientOptions.prefer). */
+  prefer?: "auto" | "grpc-web" | "grpc";
   /** Status poll interval (default 1000 ms). */
   poll_interval_ms?: number;
   /** Read the history ring (default true). */

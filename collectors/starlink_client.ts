@@ -27,6 +27,7 @@
 
 import { oneLine, quoteValue } from "../io/show_value.ts";
 import { getLogger } from "../telemetry/logger.ts";
+import { Http1Error, type Http1Response, postHttp1 } from "./http1.ts";
 import {
   decodeResponse,
   type DishMessage,
@@ -93,10 +94,12 @@ export interface StarlinkClientOptions {
   /** Deadline of each call in milliseconds (default 2000). */
   timeoutMs?: number;
   /**
-   * Transport to try first: `auto` (gRPC, gRPC-Web when gRPC is refused) or
-   * `grpc-web` (start on gRPC-Web over HTTP/1.1 while the web port answers).
+   * Transport to try first: `auto` or `grpc-web` (gRPC-Web over plain HTTP/1.1
+   * on the web port, gRPC when that port refuses: firmware 2026.06+ serves only
+   * gRPC-Web, and it is the lighter client) or `grpc` (gRPC over HTTP/2 first,
+   * gRPC-Web when gRPC is refused).
    */
-  prefer?: "auto" | "grpc-web";
+  prefer?: "auto" | "grpc-web" | "grpc";
 }
 
 /** A decoded dish answer. */
@@ -243,7 +246,6 @@ export class StarlinkClient {
   readonly #socketPath: string | undefined;
   readonly #timeoutMs: number;
   #h2: Deno.HttpClient | undefined;
-  #web: Deno.HttpClient | undefined;
   #mode: DishTransport = "grpc";
   #busy = false;
   #channelsCreated = 0;
@@ -255,7 +257,7 @@ export class StarlinkClient {
     this.#webPort = options.socketPath ? 0 : (options.grpcWebPort ?? 9201);
     this.#socketPath = options.socketPath;
     this.#timeoutMs = options.timeoutMs ?? 2000;
-    if (options.prefer === "grpc-web" && this.#webPort !== 0) this.#mode = "grpc-web";
+    this.#mode = options.prefer === "grpc" || this.#webPort === 0 ? "grpc" : "grpc-web";
   }
 
   /** The transport the next call will try first. */
@@ -295,7 +297,6 @@ export class StarlinkClient {
   /** Closes the HTTP clients (and their connections); a later call opens new ones. */
   close(): void {
     this.#dropGrpc();
-    this.#dropWeb();
   }
 
   async #callWithFallback(kind: DishRequestKind): Promise<DishAnswer> {
@@ -346,23 +347,6 @@ export class StarlinkClient {
     if (this.#h2 != null) {
       this.#h2.close();
       this.#h2 = undefined;
-    }
-  }
-
-  /** The HTTP/1.1 client for gRPC-Web, connected straight to the dish's web port. */
-  #webClient(): Deno.HttpClient {
-    this.#web ??= Deno.createHttpClient({
-      http1: true,
-      http2: false,
-      proxy: { transport: "tcp", hostname: this.#host, port: this.#webPort },
-    });
-    return this.#web;
-  }
-
-  #dropWeb(): void {
-    if (this.#web != null) {
-      this.#web.close();
-      this.#web = undefined;
     }
   }
 
@@ -463,99 +447,97 @@ export class StarlinkClient {
   }
 
   async #callWeb(kind: DishRequestKind, request: Uint8Array): Promise<DishAnswer> {
-    const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(), this.#timeoutMs);
-    const url = `http://${formatHost(this.#host)}:${this.#webPort}${HANDLE_PATH}`;
+    let res: Http1Response;
     try {
-      let res: Response;
-      try {
-        res = await fetch(url, {
-          method: "POST",
-          ...withClient(this.#webClient()),
-          headers: {
-            "content-type": "application/grpc-web+proto",
-            "accept": "application/grpc-web+proto",
-            "x-grpc-web": "1",
-            "grpc-timeout": `${this.#timeoutMs}m`,
-          },
-          body: frameMessage(request),
-          signal: controller.signal,
-        });
-      } catch (err) {
-        if (controller.signal.aborted) {
-          throw new DishCallError(GRPC_STATUS_DEADLINE, "Deadline exceeded (gRPC-Web)", "grpc-web");
-        }
-        throw new DishCallError(
-          GRPC_STATUS_UNAVAILABLE,
-          oneLine(`${this.#host}:${this.#webPort}: ${fetchFailure(err)}`, 200),
-          "grpc-web",
-        );
-      }
-      let body: Uint8Array;
-      try {
-        body = await readBounded(res, MAX_ANSWER_BYTES);
-      } catch (err) {
-        if (err instanceof DishCallError) {
-          throw new DishCallError(err.code, err.message, "grpc-web");
-        }
-        const code = controller.signal.aborted ? GRPC_STATUS_DEADLINE : GRPC_STATUS_UNAVAILABLE;
-        throw new DishCallError(code, oneLine(fetchFailure(err), 200), "grpc-web");
-      }
-      const headerStatus = res.headers.get("grpc-status");
-      const type = res.headers.get("content-type") ?? "";
-      if (res.status !== 200) {
-        throw new DishCallError(
-          GRPC_STATUS_UNAVAILABLE,
-          `gRPC-Web answered HTTP ${res.status}` +
-            (type !== "" ? ` (content-type ${quoteValue(type)})` : ""),
-          "grpc-web",
-        );
-      }
-      if (type !== "" && !/^application\/grpc-web/i.test(type)) {
-        throw new DishCallError(
-          GRPC_STATUS_INTERNAL,
-          `the dish answered content-type ${quoteValue(type)}, not gRPC-Web (HTTP 200)`,
-          "grpc-web",
-        );
-      }
-      let frames: GrpcWebFrames;
-      try {
-        frames = parseGrpcWebBody(body);
-      } catch (err) {
-        throw new DishCallError(GRPC_STATUS_INTERNAL, (err as Error).message, "grpc-web");
-      }
-      const statusText = frames.trailers["grpc-status"] ?? headerStatus;
-      const message = frames.trailers["grpc-message"] ?? res.headers.get("grpc-message");
-      if (statusText == null) {
-        throw new DishCallError(
-          GRPC_STATUS_INTERNAL,
-          "gRPC-Web answer without grpc-status",
-          "grpc-web",
-        );
-      }
-      const code = Number(statusText);
-      if (code !== 0) {
-        throw new DishCallError(code, oneLine(grpcMessage(message), 200), "grpc-web");
-      }
-      if (frames.messages.length !== 1) {
-        throw new DishCallError(
-          GRPC_STATUS_INTERNAL,
-          `gRPC-Web answer carried ${frames.messages.length} messages, expected 1`,
-          "grpc-web",
-        );
-      }
-      return answerFromBytes(kind, frames.messages[0], "grpc-web");
+      res = await postHttp1({
+        hostname: this.#host,
+        port: this.#webPort,
+        path: HANDLE_PATH,
+        headers: {
+          "content-type": "application/grpc-web+proto",
+          "accept": "application/grpc-web+proto",
+          "x-grpc-web": "1",
+          "grpc-timeout": `${this.#timeoutMs}m`,
+        },
+        body: frameMessage(request),
+        timeoutMs: this.#timeoutMs,
+        maxBytes: MAX_ANSWER_BYTES,
+      });
     } catch (err) {
-      if (
-        err instanceof DishCallError &&
-        (err.code === GRPC_STATUS_DEADLINE || err.code === GRPC_STATUS_UNAVAILABLE)
-      ) {
-        this.#dropWeb();
+      const e = err as Http1Error;
+      const where = `${this.#host}:${this.#webPort}`;
+      switch (e.kind) {
+        case "deadline":
+          throw new DishCallError(
+            GRPC_STATUS_DEADLINE,
+            `Deadline exceeded after ${this.#timeoutMs} ms (gRPC-Web)`,
+            "grpc-web",
+          );
+        case "too-large":
+          throw new DishCallError(
+            GRPC_STATUS_RESOURCE_EXHAUSTED,
+            oneLine(`${where}: ${e.message}`, 200),
+            "grpc-web",
+          );
+        case "protocol":
+          throw new DishCallError(
+            GRPC_STATUS_INTERNAL,
+            oneLine(`${where}: ${e.message}`, 200),
+            "grpc-web",
+          );
+        default:
+          throw new DishCallError(
+            GRPC_STATUS_UNAVAILABLE,
+            oneLine(`${where}: ${e.message ?? String(err)}`, 200),
+            "grpc-web",
+          );
       }
-      throw err;
-    } finally {
-      clearTimeout(timer);
     }
+    const body = res.body;
+    const headerStatus = res.headers.get("grpc-status");
+    const type = res.headers.get("content-type") ?? "";
+    if (res.status !== 200) {
+      throw new DishCallError(
+        GRPC_STATUS_UNAVAILABLE,
+        `gRPC-Web answered HTTP ${res.status}` +
+          (type !== "" ? ` (content-type ${quoteValue(type)})` : ""),
+        "grpc-web",
+      );
+    }
+    if (type !== "" && !/^application\/grpc-web/i.test(type)) {
+      throw new DishCallError(
+        GRPC_STATUS_INTERNAL,
+        `the dish answered content-type ${quoteValue(type)}, not gRPC-Web (HTTP 200)`,
+        "grpc-web",
+      );
+    }
+    let frames: GrpcWebFrames;
+    try {
+      frames = parseGrpcWebBody(body);
+    } catch (err) {
+      throw new DishCallError(GRPC_STATUS_INTERNAL, (err as Error).message, "grpc-web");
+    }
+    const statusText = frames.trailers["grpc-status"] ?? headerStatus;
+    const message = frames.trailers["grpc-message"] ?? res.headers.get("grpc-message");
+    if (statusText == null) {
+      throw new DishCallError(
+        GRPC_STATUS_INTERNAL,
+        "gRPC-Web answer without grpc-status",
+        "grpc-web",
+      );
+    }
+    const code = Number(statusText);
+    if (code !== 0) {
+      throw new DishCallError(code, oneLine(grpcMessage(message), 200), "grpc-web");
+    }
+    if (frames.messages.length !== 1) {
+      throw new DishCallError(
+        GRPC_STATUS_INTERNAL,
+        `gRPC-Web answer carried ${frames.messages.length} messages, expected 1`,
+        "grpc-web",
+      );
+    }
+    return answerFromBytes(kind, frames.messages[0], "grpc-web");
   }
 }
 

@@ -11,14 +11,72 @@ import { unknownAlertFields } from "./starlink_proto.ts";
 
 const net = { sanitizeOps: false, sanitizeResources: false };
 
-function clientFor(sim: { hostname: string; port: number; grpcWebPort: number }, timeoutMs = 1000) {
+/** A client asking gRPC first (the tests of the HTTP/2 path); `prefer` chooses otherwise. */
+function clientFor(
+  sim: { hostname: string; port: number; grpcWebPort: number },
+  timeoutMs = 1000,
+  prefer: "auto" | "grpc-web" | "grpc" = "grpc",
+) {
   return new StarlinkClient({
     host: sim.hostname,
     port: sim.port,
     grpcWebPort: sim.grpcWebPort,
     timeoutMs,
+    prefer,
   });
 }
+
+Deno.test({
+  name: "by default the dish is asked over gRPC-Web (plain HTTP/1.1) and answers there",
+  ...net,
+  async fn() {
+    const sim = await startDishSim({ scenario: "thermal_throttle", clock: () => 100 });
+    const client = new StarlinkClient({
+      host: sim.hostname,
+      port: sim.port,
+      grpcWebPort: sim.grpcWebPort,
+      timeoutMs: 1000,
+    });
+    try {
+      assert.equal(client.transport, "grpc-web");
+      for (const kind of ["get_status", "get_history", "get_device_info"] as const) {
+        const answer = await client.call(kind);
+        assert.equal(answer.transport, "grpc-web", kind);
+      }
+      const status = await client.call("get_status");
+      assert.equal((status.body.alerts as Record<string, boolean>).thermal_throttle, true);
+      assert.equal(status.apiVersion, 37);
+      assert.equal(client.channelsCreated, 0, "no HTTP/2 client was made");
+    } finally {
+      await sim.close();
+      client.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "gRPC-Web: a hung call ends with DEADLINE_EXCEEDED in time and the next call answers",
+  ...net,
+  async fn() {
+    const sim = await startDishSim({ scenario: () => ({ hang_every: 2 }), clock: () => 10 });
+    const client = clientFor(sim, 300, "auto");
+    try {
+      await client.call("get_status");
+      const started = performance.now();
+      await assert.rejects(client.call("get_status"), (err: unknown) => {
+        assert.ok(err instanceof DishCallError);
+        assert.equal(err.status, "DEADLINE_EXCEEDED");
+        assert.equal(err.transport, "grpc-web");
+        return true;
+      });
+      assert.ok(performance.now() - started < 1000, "the deadline held");
+      assert.equal((await client.call("get_status")).transport, "grpc-web");
+    } finally {
+      await sim.close();
+      client.close();
+    }
+  },
+});
 
 Deno.test({
   name: "get_status over gRPC decodes the simulator's answer",

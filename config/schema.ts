@@ -213,10 +213,11 @@ function text(fallback: string, check?: (s: string) => boolean, message?: string
 export const LOG_LEVELS = ["trace", "debug", "info", "warn", "error"] as const;
 
 /**
- * How the dish is asked: `auto` tries raw gRPC (port) and falls back to gRPC-Web
- * (grpc_web_port); `grpc-web` asks gRPC-Web first (plain HTTP/1.1, no HTTP/2 session).
+ * How the dish is asked: `auto` and `grpc-web` ask gRPC-Web first (grpc_web_port,
+ * plain HTTP/1.1) and fall back to raw gRPC (port, HTTP/2) when it refuses;
+ * `grpc` asks raw gRPC first and falls back to gRPC-Web.
  */
-export const DISH_TRANSPORTS = ["auto", "grpc-web"] as const;
+export const DISH_TRANSPORTS = ["auto", "grpc-web", "grpc"] as const;
 /** Member classes accepted by `member.class` (`auto` = detect). */
 export const MEMBER_CLASSES = ["auto", "starlink", "cellular", "wifi", "lan", "other"] as const;
 /** Detection modes accepted by `member.detect`. */

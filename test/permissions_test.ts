@@ -51,12 +51,12 @@ Deno.test("with the binary's permissions: version, help and every command's --he
 });
 
 Deno.test({
-  name: "with the binary's permissions: dish status over gRPC (HTTP/2 fetch) and over gRPC-Web",
+  name: "with the binary's permissions: dish status over gRPC-Web (TCP) and over gRPC (HTTP/2 fetch)",
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
-    for (const refuseGrpc of [false, true]) {
-      const sim = await startDishSim({ scenario: "thermal_throttle", refuseGrpc, clock: () => 30 });
+    for (const web of [true, false]) {
+      const sim = await startDishSim({ scenario: "thermal_throttle", clock: () => 30 });
       try {
         const r = await starfail([
           "dish",
@@ -64,13 +64,13 @@ Deno.test({
           "--dish",
           `127.0.0.1:${sim.port}`,
           "--web-port",
-          String(sim.grpcWebPort),
+          web ? String(sim.grpcWebPort) : "0",
         ]);
         assert.equal(r.code, 0, r.stderr);
         assert.match(r.stdout, /alerts\s+is_heating, thermal_throttle/);
-        assert.match(r.stdout, refuseGrpc ? /transport\s+grpc-web \(/ : /transport\s+grpc \(/);
+        assert.match(r.stdout, web ? /transport\s+grpc-web \(/ : /transport\s+grpc \(/);
         assert.doesNotMatch(r.stderr, /sandbox denies|NotCapable|Requires \w+ access/);
-        assert.equal(sim.requests.get_status, 1, `refuseGrpc ${refuseGrpc}`);
+        assert.equal(sim.requests.get_status, 1, `web ${web}`);
       } finally {
         await sim.close();
       }
