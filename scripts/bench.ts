@@ -33,7 +33,7 @@ const runs: { name: string; script: string; args: string[]; v8: string }[] = [
   {
     name: "starlink",
     script: "bench_starlink.ts",
-    args: ["--polls", quick ? "5000" : "100000", "--variants", "h2c,grpcjs,http2,web"],
+    args: ["--polls", quick ? "5000" : "100000", "--variants", "web,h2c,grpcjs,http2"],
     v8: "",
   },
   // The shipped daemon's RSS vs a sleeping Deno, cold start, replay; its own process per part.

@@ -7,14 +7,17 @@
  * the call mix of the daemon. The collector runs in a child process per
  * variant (transport and V8 flag set), so each figure is the collector's own RSS.
  *
- * Transports compared: the shipped one (gRPC over Deno's fetch, HTTP/2 with
- * prior knowledge), @grpc/grpc-js (the transport before issue 17, the
- * baseline every ratio is taken against), a lean `node:http2` client, and
- * gRPC-Web over fetch (HTTP/1.1). grpc-js and node:http2 are imported only
- * in the child that uses them, so no other row pays for loading them.
+ * Transports compared: the shipped default (`StarlinkClient` with `prefer:
+ * "auto"`: gRPC-Web, one HTTP/1.1 POST per call over its own `Deno.connect`
+ * connection), the shipped fallback (`prefer: "grpc"`: gRPC over Deno's fetch,
+ * HTTP/2 with prior knowledge), @grpc/grpc-js (the transport before issue 17,
+ * the baseline every ratio is taken against) and a lean `node:http2` client.
+ * grpc-js and node:http2 are imported only in the child that uses them, so no
+ * other row pays for loading them. Every answer's `transport` is checked in
+ * the child: a row whose calls went over another transport fails the run.
  *
  * Usage:
- *   deno run -A scripts/bench_starlink.ts [--polls 100000] [--variants h2c,grpcjs,http2,web]
+ *   deno run -A scripts/bench_starlink.ts [--polls 100000] [--variants web,h2c,grpcjs,http2]
  *
  * @module
  */
@@ -26,13 +29,17 @@ import {
   answerFromBytes,
   type DishAnswer,
   DishCallError,
+  type DishTransport,
   frameMessage,
-  type StarlinkClient,
+  StarlinkClient,
 } from "../collectors/starlink_client.ts";
 import { type DishRequestKind, encodeRequest, HANDLE_PATH } from "../collectors/starlink_proto.ts";
 
-/** The client the collector polls through. */
-type BenchTransport = "fetch" | "grpc-js" | "node-http2";
+/**
+ * The client the collector polls through: the product's `StarlinkClient`, or
+ * one of the bench's own gRPC clients.
+ */
+type BenchClientKind = "starlink-client" | "grpc-js" | "node-http2";
 
 /**
  * The binary's V8 flags (scripts/permissions.ts V8_FLAGS; checked equal in the parent,
@@ -46,41 +53,42 @@ const VARIANTS: Record<
   {
     flags: string[];
     env?: Record<string, string>;
-    prefer?: "auto" | "grpc-web";
-    transport?: BenchTransport;
+    /** `StarlinkClient`'s `prefer` (only for the product's client). */
+    prefer?: "auto" | "grpc";
+    /** Default: the product's `StarlinkClient`. */
+    client?: BenchClientKind;
+    /** The transport every answer must have come over. */
+    expect: DishTransport;
   }
 > = {
-  /** What ships: gRPC over fetch (h2c), the binary's V8 flags. */
-  h2c: { flags: SMALL },
+  /** What ships by default: gRPC-Web over Deno.connect (HTTP/1.1), the binary's V8 flags. */
+  web: { flags: SMALL, prefer: "auto", expect: "grpc-web" },
+  /** The shipped fallback: gRPC over fetch (h2c), the binary's V8 flags. */
+  h2c: { flags: SMALL, prefer: "grpc", expect: "grpc" },
   /** Baseline: @grpc/grpc-js (the transport before issue 17), the binary's V8 flags. */
-  grpcjs: { flags: SMALL, transport: "grpc-js" },
+  grpcjs: { flags: SMALL, client: "grpc-js", expect: "grpc" },
   /** A lean node:http2 client (one session, one stream per call), the binary's V8 flags. */
-  http2: { flags: SMALL, transport: "node-http2" },
-  /** gRPC-Web over fetch (HTTP/1.1), the binary's V8 flags. */
-  web: { flags: SMALL, prefer: "grpc-web" },
-  default: { flags: [] },
-  "grpcjs-default": { flags: [], transport: "grpc-js" },
-  small: { flags: ["--max-old-space-size=32", "--max-semi-space-size=1"] },
-  small16: { flags: ["--max-old-space-size=16", "--max-semi-space-size=1"] },
+  http2: { flags: SMALL, client: "node-http2", expect: "grpc" },
+  // V8 flag experiments (docs/starlink.md, history), on the shipped default transport.
+  default: { flags: [], prefer: "auto", expect: "grpc-web" },
+  "grpcjs-default": { flags: [], client: "grpc-js", expect: "grpc" },
+  small16: {
+    flags: ["--max-old-space-size=16", "--max-semi-space-size=1"],
+    prefer: "auto",
+    expect: "grpc-web",
+  },
   "small-arena": {
-    flags: ["--max-old-space-size=32", "--max-semi-space-size=1"],
+    flags: SMALL,
     env: { MALLOC_ARENA_MAX: "2" },
+    prefer: "auto",
+    expect: "grpc-web",
   },
-  "small-lite": {
-    flags: ["--max-old-space-size=32", "--max-semi-space-size=1", "--lite-mode"],
-  },
-  "web-small": {
-    flags: ["--max-old-space-size=32", "--max-semi-space-size=1"],
-    env: { MALLOC_ARENA_MAX: "2" },
-    prefer: "grpc-web",
-  },
-  "web-lite": {
-    flags: ["--max-old-space-size=32", "--max-semi-space-size=1", "--lite-mode"],
-    prefer: "grpc-web",
-  },
+  "small-lite": { flags: [...SMALL, "--lite-mode"], prefer: "auto", expect: "grpc-web" },
   "small-1t": {
-    flags: ["--max-old-space-size=32", "--max-semi-space-size=1", "--single-threaded-gc"],
+    flags: [...SMALL, "--single-threaded-gc"],
     env: { MALLOC_ARENA_MAX: "2" },
+    prefer: "auto",
+    expect: "grpc-web",
   },
 };
 
@@ -107,6 +115,8 @@ interface ChildResult {
   history_gaps: number;
   polls_failed: number;
   transport: string;
+  /** Answers received, by the transport each came over. */
+  answers: Record<string, number>;
 }
 
 function rssMiB(): number {
@@ -122,23 +132,37 @@ async function child(
   const [host, port] = target.split(":");
   const webPort = Number(webTarget.split(":")[1]);
   let t = 0;
-  const transport = VARIANTS[variant].transport ?? "fetch";
-  const client = transport === "grpc-js"
+  const spec = VARIANTS[variant];
+  const kind = spec.client ?? "starlink-client";
+  const client = kind === "grpc-js"
     ? await grpcJsClient(target)
-    : transport === "node-http2"
+    : kind === "node-http2"
     ? await nodeHttp2Client(host, Number(port))
-    : undefined;
+    : new StarlinkClient({
+      host,
+      port: Number(port),
+      grpcWebPort: webPort,
+      timeoutMs: 2000,
+      prefer: spec.prefer ?? "auto",
+    });
+  // Count every answer by the transport it came over (checked against spec.expect below).
+  const answers: Record<string, number> = {};
+  const call = client.call.bind(client);
+  client.call = async (k) => {
+    const answer = await call(k);
+    answers[answer.transport] = (answers[answer.transport] ?? 0) + 1;
+    return answer;
+  };
   const collector = new StarlinkCollector({
     member: "starlink",
     host,
     port: Number(port),
     grpc_web_port: webPort,
-    prefer: VARIANTS[variant].prefer ?? "auto",
     timeout_ms: 2000,
     history: true,
     history_interval_ms: 10_000,
     clock: () => t,
-    ...(client !== undefined ? { client } : {}),
+    client,
   });
   // Warm-up: the first poll opens the channel and reads the whole history ring.
   await collector.pollOnce();
@@ -164,7 +188,15 @@ async function child(
   const wall = performance.now() - wall0;
   const health = collector.health();
   await collector.stop();
-  client?.close();
+  client.close();
+  const wrong = Object.keys(answers).filter((k) => k !== spec.expect);
+  if (wrong.length > 0 || !(answers[spec.expect] > 0)) {
+    console.error(
+      `bench_starlink: variant ${variant} should answer over ${spec.expect} only, ` +
+        `got ${JSON.stringify(answers)}`,
+    );
+    Deno.exit(1);
+  }
   const result: ChildResult = {
     variant,
     polls,
@@ -180,6 +212,7 @@ async function child(
     history_gaps: health.history_gaps,
     polls_failed: health.polls_failed,
     transport: health.transport,
+    answers,
   };
   console.log(JSON.stringify(result));
 }
@@ -352,7 +385,7 @@ async function main(): Promise<void> {
     args: Deno.args,
     options: {
       polls: { type: "string", default: "100000" },
-      variants: { type: "string", default: "h2c,grpcjs,http2,web" },
+      variants: { type: "string", default: "web,h2c,grpcjs,http2" },
       child: { type: "boolean", default: false },
       target: { type: "string" },
       "web-target": { type: "string", default: "127.0.0.1:0" },
@@ -379,7 +412,11 @@ async function main(): Promise<void> {
   }
   const results: ChildResult[] = [];
   for (const variant of values.variants!.split(",")) {
-    if (!(variant in VARIANTS)) throw new Error(`Unknown variant "${variant}"`);
+    if (!(variant in VARIANTS)) {
+      throw new Error(
+        `--variants: unknown variant "${variant}"; use one of ${Object.keys(VARIANTS).join(",")}`,
+      );
+    }
     // A fresh simulator per variant: Deno 2.9.6's node:http2 server can abort when a
     // client with thousands of finished streams disconnects (see docs/starlink.md).
     const sim = await startSimProcess();
@@ -407,7 +444,9 @@ async function main(): Promise<void> {
         String(r.wall_us_per_poll).padStart(13),
         String(r.history_samples).padStart(10),
         String(r.polls_failed).padStart(7),
-        r.transport,
+        `${r.transport} (${
+          Object.entries(r.answers).map(([k, n]) => `${n} answers over ${k}`).join(", ")
+        })`,
       ].join("  "),
     );
     console.log(`  RSS by polls: ${r.checkpoints.map((c) => `${c.polls}:${c.rss_mib}`).join(" ")}`);
