@@ -51,7 +51,8 @@ Deno.test("with the binary's permissions: version, help and every command's --he
 });
 
 Deno.test({
-  name: "with the binary's permissions: dish status over gRPC-Web (TCP) and over gRPC (HTTP/2 fetch)",
+  name:
+    "with the binary's permissions: dish status over gRPC-Web (TCP) and over gRPC (HTTP/2 fetch)",
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
