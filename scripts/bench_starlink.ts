@@ -45,7 +45,12 @@ type BenchClientKind = "starlink-client" | "grpc-js" | "node-http2";
  * The binary's V8 flags (scripts/permissions.ts V8_FLAGS; checked equal in the parent,
  * not imported here: it would load the demo into every child and inflate each row).
  */
-const SMALL = ["--max-old-space-size=32", "--max-semi-space-size=1"];
+const SMALL = [
+  "--max-old-space-size=32",
+  "--max-semi-space-size=1",
+  "--no-opt",
+  "--no-maglev",
+];
 
 /** Transports and V8 flag sets (and environment) compared by the benchmark. */
 const VARIANTS: Record<
