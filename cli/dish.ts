@@ -7,6 +7,7 @@
  */
 
 import { configPathFromEnv, loadConfig } from "../config/mod.ts";
+import { netFix } from "../config/sandbox.ts";
 import { CliError, type CommandSpec, EXIT, numberFlag, parseCommand, UsageError } from "./args.ts";
 import { type DishAnswer, DishCallError, StarlinkClient } from "../collectors/starlink_client.ts";
 import { type JsonValue, responseToJson } from "../collectors/starlink_json.ts";
@@ -242,7 +243,14 @@ export async function run(argv: string[]): Promise<number> {
   }
 }
 
+/** The host:port the binary's sandbox refused, when that is why a call failed. */
+function sandboxDenied(err: DishCallError): string | null {
+  const m = /Requires net access to "([^"]+)"/.exec(err.message);
+  return m?.[1] ?? null;
+}
+
 function failureCode(err: DishCallError): number {
+  if (sandboxDenied(err) !== null) return EXIT.NOPERM;
   if (err.status === "PERMISSION_DENIED") return EXIT.FAIL;
   if (err.status === "DEADLINE_EXCEEDED" || err.status === "UNAVAILABLE") return EXIT.UNAVAILABLE;
   return EXIT.DATAERR;
@@ -255,6 +263,10 @@ export function describeFailure(
   dish: string,
   timeoutS: number,
 ): string {
+  const denied = sandboxDenied(err);
+  if (denied !== null) {
+    return `starfail dish: the binary's sandbox denies net access to ${denied}; ${netFix(denied)}`;
+  }
   if (err.status === "PERMISSION_DENIED") {
     return kind === "get_location"
       ? "starfail dish location: the dish refuses location requests; allow local access to the location in the Starlink app (Settings → Advanced → Debug data)"

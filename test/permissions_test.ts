@@ -224,6 +224,17 @@ Deno.test("with the binary's permissions: replay of a trace in /tmp/starfail", a
   }
 });
 
+Deno.test("with the binary's permissions: a dish address the build lacks is a sandbox denial, exit 77", async () => {
+  // 10.255.255.1 is not in the binary's --allow-net: Deno refuses before any packet is sent.
+  const r = await starfail(["dish", "status", "--dish", "10.255.255.1:9200", "--timeout", "2"]);
+  assert.equal(r.code, 77, r.stderr);
+  const lines = r.stderr.trim().split("\n");
+  assert.equal(lines.length, 1, r.stderr);
+  assert.match(lines[0], /the binary's sandbox denies net access to 10\.255\.255\.1:920[01]/);
+  assert.match(lines[0], /STARFAIL_EXTRA_NET=10\.255\.255\.1:920[01]/);
+  assert.doesNotMatch(lines[0], /check the cable/);
+});
+
 Deno.test("the scoped run carries the V8 flags and the runtime flags", () => {
   assert.ok(scopedRunArgs("main.ts").includes(`--v8-flags=${V8_FLAGS}`));
   for (const flag of RUNTIME_FLAGS) assert.ok(scopedRunArgs("main.ts").includes(flag), flag);
