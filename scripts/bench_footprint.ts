@@ -9,6 +9,9 @@
  *   real ubusd with simulated netifd/iwinfo/modem/mwan3, the dish simulator
  *   over gRPC, real `ping` to 127.0.0.1), against the floor: a bare Deno
  *   process under the same flags that only sleeps, sampled at the same time.
+ * - **V8's optimizing compilers**: the same daemon in a second world with
+ *   TurboFan and Maglev left on (the V8 flags without `--no-opt,--no-maglev`),
+ *   RSS and CPU per tick side by side, and `replay` timed both ways.
  * - **CPU**: the live daemon's CPU per second (per 1 Hz tick, collectors and
  *   all) and `bench_daemon.ts`'s per-tick cost of the daemon loop vs the bare
  *   engine.
@@ -69,6 +72,13 @@ if (!Number.isFinite(days) || days <= 0 || days > 60) {
 const root = new URL("..", import.meta.url).pathname;
 const deno = Deno.execPath();
 const v8 = `--v8-flags=${V8_FLAGS}`;
+/**
+ * The same V8 flags with V8's optimizing compilers left on: the baseline that
+ * shows what `--no-opt,--no-maglev` buy (a second daemon in a second world,
+ * and a second replay, in the same run).
+ */
+const JIT_V8_FLAGS = V8_FLAGS.split(",").filter((f) => f !== "--no-opt" && f !== "--no-maglev")
+  .join(",");
 const CLK_TCK = 100;
 
 /** RSS, peak RSS and CPU seconds of a live process, from /proc. */
@@ -111,9 +121,28 @@ async function wallMs(args: string[], env?: Record<string, string>): Promise<num
   return ms;
 }
 
-// 1. The daemon in its world, and the floor beside it.
+// 1. The daemon in its world, the floor beside it, and the daemon with the optimizing
+//    compilers in a world of its own.
 const world = await startFootprintWorld();
+const jitWorld = await startFootprintWorld("jit");
 const flags = permissionFlags({ extraNet: world.net });
+const jitDaemon = new Deno.Command(deno, {
+  args: [
+    "run",
+    ...RUNTIME_FLAGS,
+    ...permissionFlags({ extraNet: jitWorld.net }),
+    `--v8-flags=${JIT_V8_FLAGS}`,
+    `${root}main.ts`,
+    "daemon",
+    "--config",
+    jitWorld.configPath,
+    "--socket",
+    jitWorld.socket,
+  ],
+  env: { ...SCOPED_RUN_ENV, ...jitWorld.env },
+  stdout: "null",
+  stderr: "null",
+}).spawn();
 const floor = new Deno.Command(deno, {
   args: [
     "run",
@@ -156,11 +185,13 @@ try {
   const series: { s: number; rss: number }[] = [];
   await sleep(10_000);
   const cpuAt10 = sample(daemon.pid).cpu;
+  const jitCpuAt10 = sample(jitDaemon.pid).cpu;
   for (let s = 10; s < seconds; s += 5) {
     await sleep(5000);
     series.push({ s: s + 5, rss: r1(sample(daemon.pid).rss) });
   }
   const d = sample(daemon.pid);
+  const dj = sample(jitDaemon.pid);
   // The figures are only the daemon's as shipped if its flags let it reach its world: a
   // denied ubus socket or dish port would leave collectors idle and the RSS flattered.
   const denials = [
@@ -179,6 +210,7 @@ try {
   for (const m of denials) console.error(`bench_footprint: the daemon logged a denial: ${m}`);
   const f = sample(floor.pid);
   const cpuPerTickMs = ((d.cpu - cpuAt10) / (seconds - 10)) * 1000;
+  const jitCpuPerTickMs = ((dj.cpu - jitCpuAt10) / (seconds - 10)) * 1000;
 
   // 2. Cold start: `status` against the live daemon vs `deno eval 0` (first runs warm the caches).
   const runs = quick ? 3 : 5;
@@ -212,6 +244,16 @@ try {
     ...RUNTIME_FLAGS,
     ...flags,
     v8,
+    `${root}main.ts`,
+    "replay",
+    tracePath,
+    "--json",
+  ]);
+  const replayJit = await peakRss([
+    "run",
+    ...RUNTIME_FLAGS,
+    ...flags,
+    `--v8-flags=${JIT_V8_FLAGS}`,
     `${root}main.ts`,
     "replay",
     tracePath,
@@ -256,20 +298,33 @@ try {
     eval_cold_ms: Math.round(median(evalMs)),
     cold_start_ratio: r2(median(statusMs) / median(evalMs)),
     replay_hours: hours,
-    replay_peak_rss_mib: r1(replayPeak),
-    replay_ratio_to_floor: r2(replayPeak / f.rss),
+    replay_peak_rss_mib: r1(replayPeak.peak),
+    replay_ratio_to_floor: r2(replayPeak.peak / f.rss),
+    replay_s: r1(replayPeak.seconds),
+    jit_v8_flags: JIT_V8_FLAGS,
+    jit_daemon_rss_mib: r1(dj.rss),
+    daemon_rss_ratio_to_jit: r2(d.rss / dj.rss),
+    jit_daemon_cpu_ms_per_tick: r2(jitCpuPerTickMs),
+    daemon_cpu_ratio_to_jit: r2(cpuPerTickMs / jitCpuPerTickMs),
+    jit_replay_peak_rss_mib: r1(replayJit.peak),
+    jit_replay_s: r1(replayJit.seconds),
+    replay_time_ratio_to_jit: r2(replayPeak.seconds / replayJit.seconds),
   };
 } finally {
   daemon.kill("SIGTERM");
   await daemon.status;
   await logDone;
+  jitDaemon.kill("SIGTERM");
+  await jitDaemon.status;
+  await jitWorld.stop();
   floor.kill("SIGTERM");
   await floor.status;
   await world.stop();
 }
 
-/** Peak RSS (MiB) of a command run to its end, polled from /proc (VmHWM is monotonic). */
-async function peakRss(args: string[]): Promise<number> {
+/** Peak RSS (MiB, polled from /proc: VmHWM is monotonic) and wall seconds of a command run to its end. */
+async function peakRss(args: string[]): Promise<{ peak: number; seconds: number }> {
+  const t0 = performance.now();
   const child = new Deno.Command(deno, {
     args,
     env: { ...SCOPED_RUN_ENV, NO_COLOR: "1" },
@@ -294,7 +349,7 @@ async function peakRss(args: string[]): Promise<number> {
     );
     throw new Error(`replay failed (exit ${out.code}): ${err ?? ""}`);
   }
-  return peak;
+  return { peak, seconds: (performance.now() - t0) / 1000 };
 }
 
 /** Writes a 4-member, 1 Hz trace of `hours` hours line by line (the file is never held whole). */
@@ -348,13 +403,19 @@ else {
     `| CPU per tick, daemon loop (bench_daemon) | ${r.loop_tick_us} µs | bare engine tick: ${r.engine_tick_us} µs | ${r.tick_ratio_to_engine}× |`,
   );
   console.log(
-    `| CPU per 1 Hz tick, live daemon (collectors, ubus, gRPC, ping) | ${r.daemon_cpu_ms_per_tick} ms | — | — |`,
+    `| CPU per 1 Hz tick, live daemon (collectors, ubus, gRPC-Web, ping) | ${r.daemon_cpu_ms_per_tick} ms | same daemon with the optimizing compilers: ${r.jit_daemon_cpu_ms_per_tick} ms | ${r.daemon_cpu_ratio_to_jit}× |`,
+  );
+  console.log(
+    `| daemon RSS after ${r.seconds} s vs V8's optimizing compilers on (\`${r.jit_v8_flags}\`) | ${r.daemon_rss_mib} MiB | ${r.jit_daemon_rss_mib} MiB | ${r.daemon_rss_ratio_to_jit}× |`,
   );
   console.log(
     `| cold start of \`starfail status\` (median) | ${r.status_cold_ms} ms | \`deno eval 0\`: ${r.eval_cold_ms} ms | ${r.cold_start_ratio}× |`,
   );
   console.log(
     `| \`replay\` of ${r.replay_hours} h (4 members, 1 Hz), peak RSS | ${r.replay_peak_rss_mib} MiB | floor: ${r.floor_rss_mib} MiB | ${r.replay_ratio_to_floor}× |`,
+  );
+  console.log(
+    `| \`replay\` of ${r.replay_hours} h, wall time | ${r.replay_s} s | with the optimizing compilers: ${r.jit_replay_s} s (peak ${r.jit_replay_peak_rss_mib} MiB) | ${r.replay_time_ratio_to_jit}× |`,
   );
   console.log("");
   console.log(
