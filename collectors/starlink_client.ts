@@ -1,16 +1,23 @@
 /**
- * Transport to the Starlink dish: gRPC to `SpaceX.API.Device.Device/Handle`
- * over Deno's own `fetch` (cleartext HTTP/2 with prior knowledge, h2c, on one
- * reused `Deno.HttpClient`), with a gRPC-Web (HTTP/1.1) fallback for dishes
- * that refuse raw gRPC on 9200. No grpc-js, `node:http2` or `node:buffer`:
- * their CommonJS/node-compat loading alone cost the daemon ~15 MiB of RSS.
+ * Transport to the Starlink dish, `SpaceX.API.Device.Device/Handle`:
+ *
+ * - **gRPC-Web first** (the default): one HTTP/1.1 POST per call on its own
+ *   TCP connection (`http1.ts`, `Deno.connect`) to the web port (9201).
+ *   Firmware from 2026.06 serves the local API only there, older firmware
+ *   serves it for the web app, and no HTTP client library is loaded for it.
+ * - **gRPC** over Deno's own `fetch` (cleartext HTTP/2 with prior knowledge,
+ *   h2c, on one reused `Deno.HttpClient`) when the web port refuses, or first
+ *   with `prefer: "grpc"`; a refused gRPC port sends the client back to
+ *   gRPC-Web. No grpc-js, `node:http2` or `node:buffer`: their
+ *   CommonJS/node-compat loading alone cost the daemon ~15 MiB of RSS.
  *
  * Robustness rules (measured, see docs/starlink.md):
  * - every call carries a `grpc-timeout` and a local timer that aborts it;
- * - after DEADLINE_EXCEEDED or UNAVAILABLE the HTTP client (and its
- *   connection) is closed and recreated on the next call, because a
- *   connection whose peer stopped answering without closing TCP (a hung dish)
- *   would otherwise carry every later call into the same silence;
+ * - gRPC-Web closes its connection after every answer; for gRPC, after
+ *   DEADLINE_EXCEEDED or UNAVAILABLE the HTTP client (and its connection) is
+ *   closed and recreated on the next call, because a connection whose peer
+ *   stopped answering without closing TCP (a hung dish) would otherwise carry
+ *   every later call into the same silence;
  * - the client never runs two calls at once: a call made while another is in
  *   flight fails at once with `BUSY` instead of piling up;
  * - the dish is always on the local segment: both transports connect to it
@@ -129,7 +136,8 @@ const MAX_ANSWER_BYTES = 4 * 1024 * 1024;
 
 /**
  * Whether an error means the peer actively refused the TCP connection (Deno's
- * fetch says `tcp connect error: Connection refused (os error 111)`).
+ * fetch says `tcp connect error: Connection refused (os error 111)`, `Deno.connect`
+ * `Connection refused (os error 111)`).
  */
 export function isConnectionRefused(err: DishCallError): boolean {
   return err.code === GRPC_STATUS_UNAVAILABLE &&
