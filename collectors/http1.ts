@@ -13,6 +13,8 @@
  * @module
  */
 
+import { concatBytes } from "../ubus/blob.ts";
+
 /** Why an HTTP/1.1 exchange failed. */
 export type Http1FailureKind = "deadline" | "connect" | "io" | "protocol" | "too-large";
 
@@ -114,22 +116,12 @@ function dechunk(bytes: Uint8Array): Uint8Array | null {
     pos = eol + 2;
     if (size === 0) {
       // Trailer section (ignored) ends with an empty line.
-      return indexOfSeq(bytes, [13, 10], pos) === -1 ? null : concat(parts);
+      return indexOfSeq(bytes, [13, 10], pos) === -1 ? null : concatBytes(parts);
     }
     if (bytes.length < pos + size + 2) return null;
     parts.push(bytes.subarray(pos, pos + size));
     pos += size + 2;
   }
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
 }
 
 /**
@@ -208,7 +200,7 @@ async function exchange(conn: Deno.TcpConn, req: Http1Request): Promise<Http1Res
     "",
     "",
   ].join("\r\n");
-  const out = concat([new TextEncoder().encode(head), req.body]);
+  const out = concatBytes([new TextEncoder().encode(head), req.body]);
   for (let off = 0; off < out.length;) off += await conn.write(out.subarray(off));
   let data = new Uint8Array(Math.min(16384, req.maxBytes + 1));
   let len = 0;

@@ -555,7 +555,12 @@ function writeValue(schema: ProtoSchema, w: WireWriter, field: FieldInfo, value:
   }
 }
 
-function isDefaultValue(field: FieldInfo, value: unknown): boolean {
+/**
+ * Whether a present, non-message value is its field's proto3 default (0,
+ * false, "", empty bytes, 0n; -0 is not), i.e. what proto3 neither writes nor
+ * prints.
+ */
+export function isDefaultValue(field: FieldInfo, value: unknown): boolean {
   switch (field.kind) {
     case "bool":
       return value === false;

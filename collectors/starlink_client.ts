@@ -35,6 +35,7 @@
 import { oneLine, quoteValue } from "../io/show_value.ts";
 import { getLogger } from "../telemetry/logger.ts";
 import { Http1Error, type Http1Response, postHttp1 } from "./http1.ts";
+import { concatBytes } from "../ubus/blob.ts";
 import {
   decodeResponse,
   type DishMessage,
@@ -592,14 +593,7 @@ async function readBounded(res: Response, limit: number): Promise<Uint8Array> {
     }
     chunks.push(value);
   }
-  if (chunks.length === 1) return chunks[0];
-  const body = new Uint8Array(size);
-  let at = 0;
-  for (const chunk of chunks) {
-    body.set(chunk, at);
-    at += chunk.length;
-  }
-  return body;
+  return chunks.length === 1 ? chunks[0] : concatBytes(chunks);
 }
 
 /** The messages of a gRPC (HTTP/2) body; throws on a truncated body or a compressed message. */

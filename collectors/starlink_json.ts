@@ -8,7 +8,7 @@
  * @module
  */
 
-import { type FieldInfo, type MessageInfo, messageOf } from "./protowire.ts";
+import { type FieldInfo, isDefaultValue, type MessageInfo, messageOf } from "./protowire.ts";
 import { type DishMessage, STARLINK_SCHEMA } from "./starlink_proto.ts";
 
 /** A JSON value as produced by the renderer. */
@@ -66,21 +66,7 @@ function renderScalar(field: FieldInfo, value: unknown): JsonValue {
 
 function isDefault(field: FieldInfo, value: unknown): boolean {
   if (value == null) return true;
-  switch (field.kind) {
-    case "message":
-      return false;
-    case "int64":
-    case "uint64":
-      return BigInt(value as bigint) === 0n;
-    case "bool":
-      return value === false;
-    case "string":
-      return value === "";
-    case "bytes":
-      return (value as Uint8Array).length === 0;
-    default:
-      return value === 0 && !Object.is(value, -0);
-  }
+  return field.kind !== "message" && isDefaultValue(field, value);
 }
 
 /**
